@@ -1,0 +1,279 @@
+"""Run configuration: frozen dataclasses, validation and the two paper presets.
+
+Every default lives here and nowhere else. Each field's comment says where the
+default comes from:
+  [text]   the paper's text (Sec. 3-5, Table 1)
+  [code]   the paper's experiment script (shared/paper/ORIGINAL_CODE_FACTS.md)
+  [ours]   a choice the paper leaves open, made by this project
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field, fields, replace
+from typing import Any
+
+SIGNATURE_WHERE = ("fc_weight", "fc", "all")
+GROUPING_SCOPES = ("global", "per_class")
+KMEANS_INITS = ("random", "k-means++")
+MODEL_KINDS = ("mlp", "linear")
+OPTIMIZERS = ("adam", "sgd")
+# Method names are validated against ugc_lib.objectives.METHODS; listed here too so
+# that config validation does not import torch.
+METHOD_NAMES = ("erm", "group_dro", "inverse_freq", "feature_weight", "oracle_dro")
+
+
+def _fail(field_name: str, value: Any, allowed: str) -> None:
+    raise ValueError(f"{field_name}={value!r} is invalid: allowed {allowed}")
+
+
+@dataclass(frozen=True)
+class DataConfig:
+    n_samples: int = 2000  # [text][code] total samples before the split
+    split_sizes: tuple[int, int, int] = (1000, 500, 500)  # [text][code] train/val/test
+    core_dim: int = 5  # [code] the text does not give the core dimension
+    core_shift: float = 2.0  # [text][code] core ~ N(core_shift * y, I)
+    spurious_corr: float = 0.95  # [text][code] P(s = y) in train and val
+    spurious_corr_test: float = 0.95  # [code] same as train; 0.5 gives a group-balanced test
+    s_as_input: bool = True  # [code] s is the model's 6th input; the text says "hide s"
+    normalize: bool = True  # [text][code] z-score the core features with train stats
+    normalize_eps: float = 1e-6  # [code] added to the train std
+
+    def __post_init__(self) -> None:
+        if self.n_samples < 3:
+            _fail("data.n_samples", self.n_samples, "an integer >= 3")
+        if len(self.split_sizes) != 3 or any(int(n) < 1 for n in self.split_sizes):
+            _fail("data.split_sizes", self.split_sizes, "three positive integers (train, val, test)")
+        if sum(self.split_sizes) != self.n_samples:
+            _fail("data.split_sizes", self.split_sizes,
+                  f"sizes summing to data.n_samples={self.n_samples}")
+        if self.core_dim < 1:
+            _fail("data.core_dim", self.core_dim, "an integer >= 1")
+        for name in ("spurious_corr", "spurious_corr_test"):
+            value = getattr(self, name)
+            if not 0.0 <= value <= 1.0:
+                _fail(f"data.{name}", value, "a probability in [0, 1]")
+        if self.normalize_eps < 0:
+            _fail("data.normalize_eps", self.normalize_eps, "a number >= 0")
+
+    @property
+    def input_dim(self) -> int:
+        return self.core_dim + int(self.s_as_input)
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    kind: str = "mlp"  # [text] "two-layer MLP"; "linear" is the Fig. 4 linear probe
+    hidden_dims: tuple[int, ...] = (32, 32)  # [code] two hidden layers of 32
+    n_classes: int = 2  # [text] binary label, trained with cross-entropy [code]
+
+    def __post_init__(self) -> None:
+        if self.kind not in MODEL_KINDS:
+            _fail("model.kind", self.kind, f"one of {MODEL_KINDS}")
+        if any(int(h) < 1 for h in self.hidden_dims):
+            _fail("model.hidden_dims", self.hidden_dims, "positive integers")
+        if self.kind == "mlp" and len(self.hidden_dims) == 0:
+            _fail("model.hidden_dims", self.hidden_dims, "at least one hidden layer for kind='mlp'")
+        if self.n_classes < 2:
+            _fail("model.n_classes", self.n_classes, "an integer >= 2")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    optimizer: str = "adam"  # [text][code] Adam, default betas
+    lr: float = 1e-2  # [ours] the best LR of the sweep {1e-4, 1e-3, 1e-2}; Figs. 2-3 use it
+    weight_decay: float = 0.0  # [code] none; Fig. 6 varies it
+    batch_size: int = 64  # [text][code]
+    warmup_epochs: int = 1  # [text][code] ERM epochs before the gradients are taken
+    robust_epochs: int = 5  # [text][code] epochs after clustering
+    threads: int = 1  # [ours] fixed torch thread count, for determinism and parallel sweeps
+    device: str = "cpu"  # [ours] "cpu", "cuda" or "auto" (cuda when present)
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            _fail("train.optimizer", self.optimizer, f"one of {OPTIMIZERS}")
+        if not self.lr > 0:
+            _fail("train.lr", self.lr, "a number > 0")
+        if self.weight_decay < 0:
+            _fail("train.weight_decay", self.weight_decay, "a number >= 0")
+        if self.batch_size < 1:
+            _fail("train.batch_size", self.batch_size, "an integer >= 1")
+        if self.warmup_epochs < 0:
+            _fail("train.warmup_epochs", self.warmup_epochs, "an integer >= 0")
+        if self.robust_epochs < 0:
+            _fail("train.robust_epochs", self.robust_epochs, "an integer >= 0")
+        if self.threads < 1:
+            _fail("train.threads", self.threads, "an integer >= 1")
+        if self.device not in ("cpu", "cuda", "auto"):
+            _fail("train.device", self.device, "'cpu', 'cuda' or 'auto'")
+
+    @property
+    def total_epochs(self) -> int:
+        return self.warmup_epochs + self.robust_epochs
+
+
+@dataclass(frozen=True)
+class GroupingConfig:
+    where: str = "fc"  # [text] "final fully-connected layer"; [code] uses "fc_weight"
+    pca_dim: int | None = 10  # [text] PCA to 10 dims; [code] None (no PCA)
+    k: int = 2  # [text][code]
+    scope: str = "global"  # [text][code] one k-means over all samples; "per_class" as GRASP
+    kmeans_init: str = "k-means++"  # [ours] for the text; [code] "random" training points
+    kmeans_n_init: int = 10  # [ours] for the text; [code] 1
+    kmeans_max_iter: int = 300  # [ours] for the text; [code] 10 Lloyd iterations
+
+    def __post_init__(self) -> None:
+        if self.where not in SIGNATURE_WHERE:
+            _fail("grouping.where", self.where, f"one of {SIGNATURE_WHERE}")
+        if self.pca_dim is not None and self.pca_dim < 1:
+            _fail("grouping.pca_dim", self.pca_dim, "None (no PCA) or an integer >= 1")
+        if self.k < 1:
+            _fail("grouping.k", self.k, "an integer >= 1")
+        if self.scope not in GROUPING_SCOPES:
+            _fail("grouping.scope", self.scope, f"one of {GROUPING_SCOPES}")
+        if self.kmeans_init not in KMEANS_INITS:
+            _fail("grouping.kmeans_init", self.kmeans_init, f"one of {KMEANS_INITS}")
+        if self.kmeans_n_init < 1:
+            _fail("grouping.kmeans_n_init", self.kmeans_n_init, "an integer >= 1")
+        if self.kmeans_max_iter < 1:
+            _fail("grouping.kmeans_max_iter", self.kmeans_max_iter, "an integer >= 1")
+
+
+@dataclass(frozen=True)
+class ObjectiveConfig:
+    method: str = "group_dro"  # [text] min-max Group DRO over clusters; [code] "inverse_freq"
+    dro_eta: float = 0.01  # [ours] Group DRO step size, Sagawa et al.'s reference default
+    normalize_weights: bool = True  # [ours] static weights averaging 1; [code] False (1/|cluster|)
+
+    def __post_init__(self) -> None:
+        if self.method not in METHOD_NAMES:
+            _fail("objective.method", self.method, f"one of {METHOD_NAMES}")
+        if not self.dro_eta > 0:
+            _fail("objective.dro_eta", self.dro_eta, "a number > 0")
+
+
+@dataclass(frozen=True)
+class RunConfig:
+    name: str = "custom"
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    grouping: GroupingConfig = field(default_factory=GroupingConfig)
+    objective: ObjectiveConfig = field(default_factory=ObjectiveConfig)
+
+    def __post_init__(self) -> None:
+        n_train = self.data.split_sizes[0]
+        if self.grouping.k > n_train:
+            _fail("grouping.k", self.grouping.k, f"an integer <= the training size {n_train}")
+        if self.grouping.pca_dim is not None:
+            sig_dim = signature_dim(self)
+            limit = min(sig_dim, n_train)
+            if self.grouping.pca_dim > limit:
+                _fail("grouping.pca_dim", self.grouping.pca_dim,
+                      f"None or an integer <= {limit} (signature dim {sig_dim}, "
+                      f"training size {n_train})")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+    def with_updates(self, **dotted: Any) -> "RunConfig":
+        """Copy with fields replaced by dotted name, e.g. with_updates(**{"train.lr": 1e-3})."""
+        return override(self, dotted)
+
+
+def signature_dim(cfg: RunConfig) -> int:
+    """Length of one per-sample gradient signature for this config."""
+    widths = [cfg.data.input_dim]
+    if cfg.model.kind == "mlp":
+        widths += list(cfg.model.hidden_dims)
+    widths.append(cfg.model.n_classes)
+    last_w = widths[-2] * widths[-1]
+    if cfg.grouping.where == "fc_weight":
+        return last_w
+    if cfg.grouping.where == "fc":
+        return last_w + widths[-1]
+    return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def override(cfg: RunConfig, updates: dict[str, Any]) -> RunConfig:
+    """Return cfg with "section.field" (or top-level "name") values replaced.
+
+    Unknown sections or fields raise ValueError naming them and the allowed ones.
+    """
+    sections: dict[str, dict[str, Any]] = {}
+    top: dict[str, Any] = {}
+    for key, value in updates.items():
+        if "." in key:
+            section, name = key.split(".", 1)
+            sections.setdefault(section, {})[name] = value
+        else:
+            top[key] = value
+    section_names = [f.name for f in fields(RunConfig) if f.name != "name"]
+    for key in top:
+        if key != "name":
+            raise ValueError(f"unknown config key {key!r}: allowed 'name' or "
+                             f"'section.field' with section in {section_names}")
+    new_sections = {}
+    for section, values in sections.items():
+        if section not in section_names:
+            raise ValueError(f"unknown config section {section!r}: allowed {section_names}")
+        current = getattr(cfg, section)
+        allowed = [f.name for f in fields(current)]
+        for name in values:
+            if name not in allowed:
+                raise ValueError(f"unknown config field {section}.{name}: allowed {allowed}")
+        coerced = {n: tuple(v) if isinstance(v, list) else v for n, v in values.items()}
+        new_sections[section] = replace(current, **coerced)
+    return replace(cfg, **top, **new_sections)
+
+
+def from_dict(d: dict[str, Any]) -> RunConfig:
+    """Inverse of RunConfig.to_dict (lists become tuples)."""
+    def build(cls, values):
+        return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
+    return RunConfig(
+        name=d.get("name", "custom"),
+        data=build(DataConfig, d["data"]),
+        model=build(ModelConfig, d["model"]),
+        train=build(TrainConfig, d["train"]),
+        grouping=build(GroupingConfig, d["grouping"]),
+        objective=build(ObjectiveConfig, d["objective"]),
+    )
+
+
+# What the paper's text says (Sec. 3-4, Table 1).
+PAPER_TEXT = RunConfig(name="paper_text")
+
+# What the paper's experiment script does (ORIGINAL_CODE_FACTS.md).
+PAPER_CODE = RunConfig(
+    name="paper_code",
+    grouping=GroupingConfig(where="fc_weight", pca_dim=None, k=2, scope="global",
+                            kmeans_init="random", kmeans_n_init=1, kmeans_max_iter=10),
+    objective=ObjectiveConfig(method="inverse_freq", normalize_weights=False),
+)
+
+PRESETS: dict[str, RunConfig] = {"paper_text": PAPER_TEXT, "paper_code": PAPER_CODE}
+
+
+def get_preset(name: str) -> RunConfig:
+    if name not in PRESETS:
+        raise ValueError(f"unknown preset {name!r}: allowed {sorted(PRESETS)}")
+    return PRESETS[name]
+
+
+# The paper's Table 1, mapped to config fields (regenerated as a table by figures.table1).
+TABLE1_FIELDS: list[tuple[str, str, str]] = [
+    ("Warm-up epochs", "train.warmup_epochs", "extract gradients after epoch 1"),
+    ("Post-clustering epochs", "train.robust_epochs", "post-clustering"),
+    ("Batch size", "train.batch_size", "training"),
+    ("k (clusters)", "grouping.k", "binary spurious groups"),
+    ("PCA dimension", "grouping.pca_dim", "gradient reduction"),
+    ("Optimizer", "train.optimizer", "default betas"),
+    ("Learning rate", "train.lr", "sweep {1e-4, 1e-3, 1e-2}"),
+    ("Weight decay", "train.weight_decay", "varied, see Fig. 6"),
+]
+
+
+def get_field(cfg: RunConfig, dotted: str) -> Any:
+    section, name = dotted.split(".", 1)
+    return getattr(getattr(cfg, section), name)

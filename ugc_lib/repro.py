@@ -1,0 +1,45 @@
+"""Determinism: one helper that seeds everything and pins the thread count."""
+
+from __future__ import annotations
+
+import os
+import platform
+import random
+
+import numpy as np
+import torch
+
+
+def seed_everything(seed: int, threads: int = 1) -> None:
+    """Seed Python, NumPy and torch; deterministic algorithms; fixed thread count."""
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+    torch.use_deterministic_algorithms(True, warn_only=False)
+    torch.set_num_threads(threads)
+    # cuBLAS needs this for deterministic matmuls on CUDA; harmless on CPU.
+    os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
+
+
+def resolve_device(name: str) -> torch.device:
+    if name == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    if name == "cuda" and not torch.cuda.is_available():
+        raise ValueError("train.device='cuda' but CUDA is not available: use 'cpu' or 'auto'")
+    return torch.device(name)
+
+
+def environment_info() -> dict:
+    """Versions and machine facts recorded in every report."""
+    import sklearn
+
+    return {
+        "python": platform.python_version(),
+        "torch": torch.__version__,
+        "numpy": np.__version__,
+        "sklearn": sklearn.__version__,
+        "machine": platform.machine(),
+        "cpu_capability": torch.backends.cpu.get_cpu_capability(),
+        "torch_threads": torch.get_num_threads(),
+        "cuda": torch.cuda.is_available(),
+    }
