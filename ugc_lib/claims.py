@@ -1,0 +1,353 @@
+"""Verdict rules for the paper's claims (shared/paper/CLAIMS.md).
+
+Each rule was written down here before the sweep it judges was run, and it is
+applied mechanically to the tidy frame of that study. Statistics are over seeds:
+mean and 95% percentile-bootstrap interval (metrics.bootstrap_ci); "paired"
+differences are taken seed by seed, on the same data and initialisation.
+
+A verdict is one of REPRODUCED, PARTLY, NOT_REPRODUCED, NOT_TESTABLE.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from .metrics import bootstrap_ci
+
+REPRODUCED = "reproduced"
+PARTLY = "partly reproduced"
+NOT_REPRODUCED = "not reproduced"
+NOT_TESTABLE = "not testable as stated"
+
+DEFINITIONS = {"s": "wga_s", "ys": "wga_ys"}  # WGA(s) and WGA(y,s)
+
+
+@dataclass
+class Verdict:
+    id: str
+    preset: str
+    definition: str  # "s", "ys", or "-" where no WGA is involved
+    statistic: str
+    paper_value: float | None
+    mean: float
+    ci_low: float
+    ci_high: float
+    n_seeds: int
+    verdict: str
+    rule: str
+    detail: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+
+def _three(values) -> tuple[float, float, float]:
+    return bootstrap_ci(np.asarray(values, dtype=float))
+
+
+def _verdict(n_ok: int, n_needed: int) -> str:
+    """All conditions hold -> reproduced, some -> partly, none -> not."""
+    if n_ok == n_needed:
+        return REPRODUCED
+    return PARTLY if n_ok > 0 else NOT_REPRODUCED
+
+
+def per_seed(df: pd.DataFrame, metric: str, split: str, epoch: int | None = None,
+             **where) -> pd.Series:
+    """metric by seed for the rows matching where (dotted config columns), at epoch
+    (default: the last epoch)."""
+    part = df[df["split"] == split]
+    for col, value in where.items():
+        part = part[part[col.replace("__", ".")] == value]
+    if epoch is None:
+        epoch = int(part["epoch"].max())
+    part = part[part["epoch"] == epoch]
+    if part["seed"].duplicated().any():
+        raise ValueError(f"per_seed: more than one run per seed for {where}; add filters")
+    return part.set_index("seed")[metric].sort_index()
+
+
+def curve(df: pd.DataFrame, metric: str, split: str, **where) -> pd.DataFrame:
+    """(seed x epoch) table of metric for the rows matching where."""
+    part = df[df["split"] == split]
+    for col, value in where.items():
+        part = part[part[col.replace("__", ".")] == value]
+    return part.pivot_table(index="seed", columns="epoch", values=metric)
+
+
+def _near(paper: float, mean: float, lo: float, hi: float, tol: float) -> bool:
+    return lo <= paper <= hi or abs(mean - paper) <= tol
+
+
+# ---------------------------------------------------------------- C1, C2, C3 (headline)
+
+RULE_C1 = ("reproduced if the 95% CI of ARI(clusters, s) on the training set lies above 0.5; "
+           "partly if its mean is >= 0.2 or the best cluster's F1 on the minority (s != y) "
+           "is >= 0.5; not reproduced otherwise")
+
+
+def verdict_c1(df: pd.DataFrame, preset: str, ugc_method: str) -> Verdict:
+    ari = per_seed(df, "rec_ari_s", "train", preset=preset, objective__method=ugc_method)
+    f1 = per_seed(df, "rec_minority_f1", "train", preset=preset, objective__method=ugc_method)
+    mean, lo, hi = _three(ari)
+    f1_mean = float(f1.mean())
+    if lo > 0.5:
+        v = REPRODUCED
+    elif mean >= 0.2 or f1_mean >= 0.5:
+        v = PARTLY
+    else:
+        v = NOT_REPRODUCED
+    return Verdict("C1", preset, "-", "ARI(clusters, s), train", None, mean, lo, hi, len(ari),
+                   v, RULE_C1, {"minority_f1_mean": round(f1_mean, 4)})
+
+
+RULE_C2 = ("reproduced if (a) 0.994 lies in the 95% CI of UGC's test WGA or within 0.005 of its "
+           "mean, and (b) UGC is not significantly below oracle Group DRO (95% CI of the paired "
+           "difference UGC - oracle reaches 0); partly if one of (a), (b); not otherwise")
+
+
+def verdict_c2(df: pd.DataFrame, preset: str, definition: str, ugc_method: str) -> Verdict:
+    metric = DEFINITIONS[definition]
+    ugc = per_seed(df, metric, "test", preset=preset, objective__method=ugc_method)
+    oracle = per_seed(df, metric, "test", preset=preset, objective__method="oracle_dro")
+    mean, lo, hi = _three(ugc)
+    d_mean, d_lo, d_hi = _three(ugc - oracle)
+    ok = [_near(0.994, mean, lo, hi, 0.005), d_hi >= 0]
+    return Verdict("C2", preset, definition, f"test {metric} of UGC", 0.994, mean, lo, hi,
+                   len(ugc), _verdict(sum(ok), 2), RULE_C2,
+                   {"oracle_mean": round(float(oracle.mean()), 4),
+                    "ugc_minus_oracle": [round(d_mean, 4), round(d_lo, 4), round(d_hi, 4)]})
+
+
+RULE_C3 = ("reproduced if 0.996 lies in the 95% CI of UGC's test accuracy or within 0.002 of its "
+           "mean (twice the paper's +-0.1%); partly if within 0.01; not otherwise")
+
+
+def verdict_c3(df: pd.DataFrame, preset: str, ugc_method: str,
+               seeds: tuple[int, ...] | None = None) -> Verdict:
+    acc = per_seed(df, "acc", "test", preset=preset, objective__method=ugc_method)
+    if seeds is not None:
+        acc = acc.loc[list(seeds)]
+    mean, lo, hi = _three(acc)
+    if _near(0.996, mean, lo, hi, 0.002):
+        v = REPRODUCED
+    elif abs(mean - 0.996) <= 0.01:
+        v = PARTLY
+    else:
+        v = NOT_REPRODUCED
+    return Verdict("C3", preset, "-", "test accuracy of UGC", 0.996, mean, lo, hi, len(acc), v,
+                   RULE_C3, {"std": round(float(acc.std(ddof=1)), 4) if len(acc) > 1 else 0.0})
+
+
+# ---------------------------------------------------------------- C5 (Fig. 1)
+
+RULE_C5A = ("LR 1e-4, train WGA at epoch 6: reproduced if 0.35 lies in the 95% CI or within "
+            "0.05 of the mean; partly if the mean is <= 0.8 (slow learning, qualitatively); "
+            "not otherwise")
+RULE_C5B = ("LR 1e-3, train WGA at epoch 2: reproduced if 0.90 lies in the 95% CI or the mean "
+            "is >= 0.85; partly if the mean reaches 0.90 by the last epoch; not otherwise")
+RULE_C5C = ("LR 1e-2, train WGA: reproduced if the mean is >= 0.97 at epoch 1, >= 0.98 at the "
+            "last epoch, and the mean curve never drops by more than 0.02 between epochs; "
+            "partly if only the last-epoch condition holds; not otherwise")
+
+
+def verdicts_c5(df: pd.DataFrame, preset: str, definition: str) -> list[Verdict]:
+    metric = DEFINITIONS[definition]
+    out = []
+    slow = per_seed(df, metric, "train", epoch=6, preset=preset, train__lr=1e-4)
+    m, lo, hi = _three(slow)
+    v = REPRODUCED if _near(0.35, m, lo, hi, 0.05) else (PARTLY if m <= 0.8 else NOT_REPRODUCED)
+    out.append(Verdict("C5a", preset, definition, f"train {metric}, LR 1e-4, epoch 6", 0.35, m,
+                       lo, hi, len(slow), v, RULE_C5A))
+
+    mid = per_seed(df, metric, "train", epoch=2, preset=preset, train__lr=1e-3)
+    mid_last = per_seed(df, metric, "train", preset=preset, train__lr=1e-3)
+    m, lo, hi = _three(mid)
+    if lo <= 0.90 <= hi or m >= 0.85:
+        v = REPRODUCED
+    elif mid_last.mean() >= 0.90:
+        v = PARTLY
+    else:
+        v = NOT_REPRODUCED
+    out.append(Verdict("C5b", preset, definition, f"train {metric}, LR 1e-3, epoch 2", 0.90, m,
+                       lo, hi, len(mid), v, RULE_C5B,
+                       {"last_epoch_mean": round(float(mid_last.mean()), 4)}))
+
+    fast = curve(df, metric, "train", preset=preset, train__lr=1e-2)
+    mean_curve = fast.mean(0)
+    m, lo, hi = _three(fast[fast.columns.min()])
+    last_ok = mean_curve.iloc[-1] >= 0.98
+    drop = float((mean_curve.shift(1) - mean_curve).max())
+    if m >= 0.97 and last_ok and drop <= 0.02:
+        v = REPRODUCED
+    elif last_ok:
+        v = PARTLY
+    else:
+        v = NOT_REPRODUCED
+    out.append(Verdict("C5c", preset, definition, f"train {metric}, LR 1e-2, epoch 1", 1.0, m,
+                       lo, hi, len(fast), v, RULE_C5C,
+                       {"last_epoch_mean": round(float(mean_curve.iloc[-1]), 4),
+                        "largest_drop": round(drop, 4)}))
+    return out
+
+
+# ---------------------------------------------------------------- C6 (Fig. 2)
+
+RULE_C6A = ("LR 1e-2, final train accuracy for each k in {2,4,8}: reproduced if for every k "
+            "0.996 lies in the 95% CI or within 0.005 of the mean; partly if every k's mean is "
+            ">= 0.98; not otherwise")
+RULE_C6B = ("paired difference (k - 2) of the mean train WGA over all epochs: reproduced if it "
+            "is > 0 in >= 4 of 5 seeds for both k = 4 and k = 8; partly if for one; not otherwise")
+RULE_C6C = ("k = 8 validation WGA: (a) the mean curve dips (min over epochs 2-3 below epoch 1 by "
+            ">= 0.005) and then recovers (last epoch above that min by >= 0.005); (b) the last-"
+            "epoch val WGA of k = 8 exceeds k = 2's in >= 4 of 5 seeds; reproduced if both, "
+            "partly if one, not if neither")
+
+
+def _frac_positive(diff: pd.Series) -> float:
+    return float((diff > 0).mean())
+
+
+def verdicts_c6(df: pd.DataFrame, preset: str, definition: str) -> list[Verdict]:
+    metric = DEFINITIONS[definition]
+    out = []
+    accs = {k: per_seed(df, "acc", "train", preset=preset, grouping__k=k) for k in (2, 4, 8)}
+    stats = {k: _three(a) for k, a in accs.items()}
+    worst_k = min(stats, key=lambda k: stats[k][0])
+    if all(_near(0.996, *stats[k], 0.005) for k in stats):
+        v = REPRODUCED
+    elif all(stats[k][0] >= 0.98 for k in stats):
+        v = PARTLY
+    else:
+        v = NOT_REPRODUCED
+    out.append(Verdict("C6a", preset, "-", f"final train accuracy, worst k (k={worst_k})", 0.996,
+                       *stats[worst_k], len(accs[worst_k]), v, RULE_C6A,
+                       {f"k{k}_mean": round(s[0], 4) for k, s in stats.items()}))
+
+    auc = {k: curve(df, metric, "train", preset=preset, grouping__k=k).mean(1) for k in (2, 4, 8)}
+    fracs = {k: _frac_positive(auc[k] - auc[2]) for k in (4, 8)}
+    n_ok = sum(f >= 0.8 for f in fracs.values())
+    m, lo, hi = _three(auc[8] - auc[2])
+    out.append(Verdict("C6b", preset, definition, f"paired diff of mean train {metric} (k=8 - k=2)",
+                       None, m, lo, hi, len(auc[8]), _verdict(n_ok, 2), RULE_C6B,
+                       {"frac_seeds_k4_faster": fracs[4], "frac_seeds_k8_faster": fracs[8]}))
+
+    val8 = curve(df, metric, "val", preset=preset, grouping__k=8)
+    mc = val8.mean(0)
+    first, last = mc.iloc[0], mc.iloc[-1]
+    dip = float(mc.loc[[e for e in (2, 3) if e in mc.index]].min())
+    a = dip <= first - 0.005 and last >= dip + 0.005
+    final8 = per_seed(df, metric, "val", preset=preset, grouping__k=8)
+    final2 = per_seed(df, metric, "val", preset=preset, grouping__k=2)
+    b = _frac_positive(final8 - final2) >= 0.8
+    m, lo, hi = _three(final8 - final2)
+    out.append(Verdict("C6c", preset, definition, f"paired diff of final val {metric} (k=8 - k=2)",
+                       None, m, lo, hi, len(final8), _verdict(int(a) + int(b), 2), RULE_C6C,
+                       {"dip_then_recover": bool(a), "k8_above_k2_frac": _frac_positive(final8 - final2),
+                        "k8_val_curve": [round(float(x), 4) for x in mc]}))
+    return out
+
+
+# ---------------------------------------------------------------- C7 (Fig. 3)
+
+RULE_C7 = ("paired difference (feature_weight - inverse_freq) of last-epoch WGA: reproduced if "
+           "(a) its 95% CI lies within [-0.01, 0.01] on both train and val, and (b) both methods' "
+           "mean train and val WGA at epoch 2 is within 0.01 of the last epoch (plateau); partly "
+           "if one of (a), (b); not otherwise")
+
+
+def verdict_c7(df: pd.DataFrame, preset: str, definition: str) -> Verdict:
+    metric = DEFINITIONS[definition]
+    a_ok, plateau_ok, detail = True, True, {}
+    for split in ("train", "val"):
+        fw = per_seed(df, metric, split, preset=preset, objective__method="feature_weight")
+        inv = per_seed(df, metric, split, preset=preset, objective__method="inverse_freq")
+        m, lo, hi = _three(fw - inv)
+        detail[f"{split}_diff"] = [round(m, 4), round(lo, 4), round(hi, 4)]
+        a_ok &= (lo >= -0.01 and hi <= 0.01)
+        for method in ("feature_weight", "inverse_freq"):
+            mc = curve(df, metric, split, preset=preset, objective__method=method).mean(0)
+            plateau_ok &= abs(mc.loc[2] - mc.iloc[-1]) <= 0.01
+    m, lo, hi = (float(x) for x in detail["val_diff"])
+    return Verdict("C7", preset, definition, f"paired diff of final val {metric} (feature - inverse)",
+                   None, m, lo, hi, len(fw), _verdict(int(a_ok) + int(plateau_ok), 2), RULE_C7,
+                   {**detail, "plateau_by_epoch_2": bool(plateau_ok)})
+
+
+# ---------------------------------------------------------------- C8 (Fig. 4)
+
+RULE_C8 = ("paired differences UGC(MLP) - linear probe (linear model, ERM) at the last epoch on "
+           "val: reproduced if the WGA difference's 95% CI lies above 0 and the loss difference's "
+           "lies below 0; partly if one; not otherwise")
+
+
+def verdict_c8(df: pd.DataFrame, preset: str, definition: str) -> Verdict:
+    metric = DEFINITIONS[definition]
+    ugc = dict(preset=preset, variant="UGC (MLP)")
+    probe = dict(preset=preset, variant="linear probe (ERM)")
+    d_wga = per_seed(df, metric, "val", **ugc) - per_seed(df, metric, "val", **probe)
+    d_loss = per_seed(df, "loss", "val", **ugc) - per_seed(df, "loss", "val", **probe)
+    m, lo, hi = _three(d_wga)
+    lm, llo, lhi = _three(d_loss)
+    return Verdict("C8", preset, definition, f"paired diff of final val {metric} (UGC - probe)",
+                   None, m, lo, hi, len(d_wga), _verdict(int(lo > 0) + int(lhi < 0), 2), RULE_C8,
+                   {"loss_diff": [round(lm, 4), round(llo, 4), round(lhi, 4)]})
+
+
+# ---------------------------------------------------------------- C9 (Fig. 5)
+
+RULE_C9 = ("paired difference (normalised - raw) of last-epoch val WGA at LR 1e-4 and 1e-3: "
+           "reproduced if at both LRs its 95% CI lies above 0 and its mean is >= 0.05 "
+           "(\"greatly\"); partly if at least one LR has a CI above 0; not otherwise")
+
+
+def verdict_c9(df: pd.DataFrame, preset: str, definition: str) -> Verdict:
+    metric = DEFINITIONS[definition]
+    stats = {}
+    for lr in (1e-4, 1e-3):
+        d = (per_seed(df, metric, "val", preset=preset, train__lr=lr, data__normalize=True)
+             - per_seed(df, metric, "val", preset=preset, train__lr=lr, data__normalize=False))
+        stats[lr] = _three(d)
+    great = all(s[1] > 0 and s[0] >= 0.05 for s in stats.values())
+    some = any(s[1] > 0 for s in stats.values())
+    v = REPRODUCED if great else (PARTLY if some else NOT_REPRODUCED)
+    m, lo, hi = stats[1e-3]
+    return Verdict("C9", preset, definition, f"paired diff of final val {metric} (norm - raw), LR 1e-3",
+                   None, m, lo, hi, 5, v, RULE_C9,
+                   {f"lr_{lr:g}": [round(x, 4) for x in s] for lr, s in stats.items()})
+
+
+# ---------------------------------------------------------------- C10 (Fig. 6)
+
+RULE_C10 = ("LR 1e-3, paired difference (decay - no decay) of last-epoch val WGA: reproduced if "
+            "its mean is > 0 at decay 1e-4 and its 95% CI lies below 0 at the largest decay; "
+            "partly if one; not otherwise")
+
+
+def verdict_c10(df: pd.DataFrame, preset: str, definition: str) -> Verdict:
+    metric = DEFINITIONS[definition]
+    base = per_seed(df, metric, "val", preset=preset, train__weight_decay=0.0)
+    moderate = per_seed(df, metric, "val", preset=preset, train__weight_decay=1e-4) - base
+    largest = float(df["train.weight_decay"].max())
+    big = per_seed(df, metric, "val", preset=preset, train__weight_decay=largest) - base
+    m, lo, hi = _three(moderate)
+    bm, blo, bhi = _three(big)
+    return Verdict("C10", preset, definition, f"paired diff of final val {metric} (wd 1e-4 - 0)",
+                   None, m, lo, hi, len(moderate), _verdict(int(m > 0) + int(bhi < 0), 2),
+                   RULE_C10, {f"largest_decay_{largest:g}_diff": [round(bm, 4), round(blo, 4),
+                                                                  round(bhi, 4)]})
+
+
+def verdict_table(verdicts: list[Verdict]) -> pd.DataFrame:
+    """Printable table, numbers rounded to 3 decimals."""
+    rows = []
+    for v in verdicts:
+        rows.append({"claim": v.id, "preset": v.preset, "WGA def": v.definition,
+                     "statistic": v.statistic,
+                     "paper": "" if v.paper_value is None else f"{v.paper_value:.3f}",
+                     "measured (95% CI)": f"{v.mean:.3f} [{v.ci_low:.3f}, {v.ci_high:.3f}]",
+                     "seeds": v.n_seeds, "verdict": v.verdict})
+    return pd.DataFrame(rows)
