@@ -211,9 +211,7 @@ def _frac_positive(diff: pd.Series) -> float:
     return float((diff > 0).mean())
 
 
-def verdicts_c6(df: pd.DataFrame, preset: str, definition: str) -> list[Verdict]:
-    metric = DEFINITIONS[definition]
-    out = []
+def verdict_c6a(df: pd.DataFrame, preset: str) -> Verdict:
     accs = {k: per_seed(df, "acc", "train", preset=preset, grouping__k=k) for k in (2, 4, 8)}
     stats = {k: _three(a) for k, a in accs.items()}
     worst_k = min(stats, key=lambda k: stats[k][0])
@@ -223,10 +221,14 @@ def verdicts_c6(df: pd.DataFrame, preset: str, definition: str) -> list[Verdict]
         v = PARTLY
     else:
         v = NOT_REPRODUCED
-    out.append(Verdict("C6a", preset, "-", f"final train accuracy, worst k (k={worst_k})", 0.996,
-                       *stats[worst_k], len(accs[worst_k]), v, RULE_C6A,
-                       {f"k{k}_mean": round(s[0], 4) for k, s in stats.items()}))
+    return Verdict("C6a", preset, "-", f"final train accuracy, worst k (k={worst_k})", 0.996,
+                   *stats[worst_k], len(accs[worst_k]), v, RULE_C6A,
+                   {f"k{k}_mean": round(s[0], 4) for k, s in stats.items()})
 
+
+def verdicts_c6bc(df: pd.DataFrame, preset: str, definition: str) -> list[Verdict]:
+    metric = DEFINITIONS[definition]
+    out = []
     auc = {k: curve(df, metric, "train", preset=preset, grouping__k=k).mean(1) for k in (2, 4, 8)}
     fracs = {k: _frac_positive(auc[k] - auc[2]) for k in (4, 8)}
     n_ok = sum(f >= 0.8 for f in fracs.values())
@@ -311,12 +313,13 @@ def verdict_c9(df: pd.DataFrame, preset: str, definition: str) -> Verdict:
         d = (per_seed(df, metric, "val", preset=preset, train__lr=lr, data__normalize=True)
              - per_seed(df, metric, "val", preset=preset, train__lr=lr, data__normalize=False))
         stats[lr] = _three(d)
+        n_seeds = len(d)
     great = all(s[1] > 0 and s[0] >= 0.05 for s in stats.values())
     some = any(s[1] > 0 for s in stats.values())
     v = REPRODUCED if great else (PARTLY if some else NOT_REPRODUCED)
     m, lo, hi = stats[1e-3]
     return Verdict("C9", preset, definition, f"paired diff of final val {metric} (norm - raw), LR 1e-3",
-                   None, m, lo, hi, 5, v, RULE_C9,
+                   None, m, lo, hi, n_seeds, v, RULE_C9,
                    {f"lr_{lr:g}": [round(x, 4) for x in s] for lr, s in stats.items()})
 
 

@@ -86,6 +86,7 @@ class TrainConfig:
     batch_size: int = 64  # [text][code]
     warmup_epochs: int = 1  # [text][code] ERM epochs before the gradients are taken
     robust_epochs: int = 5  # [text][code] epochs after clustering
+    reset_optimizer: bool = False  # [ours] keep Adam's state across warm-up -> robust phase
     threads: int = 1  # [ours] fixed torch thread count, for determinism and parallel sweeps
     device: str = "cpu"  # [ours] "cpu", "cuda" or "auto" (cuda when present)
 

@@ -115,6 +115,8 @@ def fit(cfg: RunConfig, X: np.ndarray, y: np.ndarray, seed: int,
 
     groups = true_groups if method.uses_true_groups else clusters
     objective = method(groups, X, cfg.objective)
+    if cfg.train.reset_optimizer:
+        opt = make_optimizer(model, cfg)  # fresh moments: the robust loss may differ in scale
     run_epochs(objective, epochs[cfg.train.warmup_epochs:], "robust")
     if bar is not None:
         bar.close()

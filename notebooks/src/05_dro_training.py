@@ -1,0 +1,108 @@
+# %% [markdown]
+# # 05 · UGC vs oracle Group DRO vs ERM: the headline comparison
+#
+# **Claims tested.**
+# - **C2**: UGC "matches oracle-DRO worst-group accuracy (99.4%)" without group IDs.
+# - **C3**: "Across three independent seeds, UGC achieves 99.6% ± 0.1% test accuracy."
+# - **C1** (cluster side): "the gradient clusters match the latent spurious groups",
+#   measured here on the very runs that produce C2 and C3.
+#
+# **What we run.** For each preset, three methods on the same data, initialisation and
+# seeds: ERM; UGC (the preset's own objective: online Group DRO over the clusters for
+# `paper_text`, static inverse-cluster-size weights for `paper_code`); oracle Group DRO
+# on the true (y, s) groups. LR 1e-2, 1 warm-up + 5 robust epochs, the last epoch is
+# reported (no model selection). Worst-group accuracy is reported both ways: WGA(s) over
+# the two values of s (the paper's script) and WGA(y,s) over the four groups (Group DRO's
+# definition). Intervals are 95% bootstrap intervals of the mean over seeds.
+#
+# The verdict rules are fixed in `ugc_lib/claims.py` and printed with each verdict.
+
+# %% tags=["parameters"]
+seeds = [0, 1, 2, 3, 4]
+paper_seeds = [0, 1, 2]
+jobs = 1
+figures_dir = "../reports/figures"
+results_dir = "../reports/results"
+
+# %%
+import pandas as pd
+from IPython.display import display
+
+from ugc_lib import claims, experiments, figures, report, runner, summary
+
+pd.set_option("display.width", 160)
+records = runner.sweep([c for p in ("paper_text", "paper_code")
+                        for c in experiments.study_configs("headline", p)], seeds, jobs=jobs)
+df = runner.to_frame(records)
+final = summary.at_epoch(df)
+
+# %% [markdown]
+# ## Test accuracy and worst-group accuracy, last epoch
+
+# %%
+test_table = summary.summarize(final[final["split"] == "test"], ["preset", "objective.method"],
+                               ["acc", "wga_s", "wga_ys"])
+display(test_table)
+
+# %% [markdown]
+# ## What the clusters are (UGC runs only)
+# ARI against s, y and the four (y, s) groups, and the best cluster's match to the
+# minority samples (s ≠ y). With k = 2, a clustering that only splits by label already
+# scores a high ARI against (y, s), so the four numbers must be read together.
+
+# %%
+ugc_rows = final[(final["split"] == "train") & (final["objective.method"].isin(["group_dro", "inverse_freq"]))]
+recovery_table = summary.summarize(ugc_rows, ["preset"], ["rec_ari_s", "rec_ari_y", "rec_ari_ys",
+                                                          "rec_minority_f1"])
+display(recovery_table)
+
+# %% [markdown]
+# ## Per-group test accuracy
+# The four (y, s) groups; the minority groups are y0s1 and y1s0.
+
+# %%
+group_cols = ["acc_y0s0", "acc_y0s1", "acc_y1s0", "acc_y1s1"]
+group_table = summary.summarize(final[final["split"] == "test"], ["preset", "objective.method"],
+                                group_cols)
+display(group_table)
+
+# %% [markdown]
+# ## Verdicts
+
+# %%
+verdicts = []
+for preset, method in experiments.UGC_METHOD.items():
+    verdicts.append(claims.verdict_c1(df, preset, method))
+    for definition in ("s", "ys"):
+        verdicts.append(claims.verdict_c2(df, preset, definition, method))
+    verdicts.append(claims.verdict_c3(df, preset, method))
+    three = claims.verdict_c3(df, preset, method, seeds=tuple(paper_seeds))
+    three.statistic += f" (seeds {paper_seeds})"
+    verdicts.append(three)
+display(claims.verdict_table(verdicts))
+for rule in (claims.RULE_C1, claims.RULE_C2, claims.RULE_C3):
+    print("-", rule)
+
+# %%
+_ = report.save_results(results_dir, "05_dro_training",
+                    tables={"Test metrics (last epoch)": test_table,
+                            "Cluster recovery (UGC, train)": recovery_table,
+                            "Per-group test accuracy": group_table},
+                    verdicts=verdicts)
+
+# %% [markdown]
+# ## Reading
+#
+# The tables above are the evidence; the verdict column applies the fixed rules.
+# Three things to read off them:
+#
+# 1. **Accuracy is high for every method, ERM included.** The five core features carry a
+#    mean shift of 2 per dimension, so the core alone separates the classes with a Bayes
+#    error of about Φ(−√5) ≈ 1.3%; ERM has little reason to lean on s. A task that ERM
+#    nearly solves cannot show that group inference is what makes a method robust.
+# 2. **The two WGA definitions tell different stories.** WGA(s) pools the majority and
+#    minority of each s value, so it stays close to average accuracy; WGA(y,s) isolates a
+#    minority group of about 12 test samples and is both lower and far noisier.
+# 3. **The clusters do not match the spurious groups** (ARI against s and y near 0). After
+#    one epoch most final-layer gradients are tiny; k-means separates the few
+#    high-loss samples from the rest rather than s = 0 from s = 1.

@@ -1,0 +1,50 @@
+# %% [markdown]
+# # 09 · Input normalisation across learning rates (paper Fig. 5)
+#
+# **Claim tested.** **C9**: input-feature normalisation "greatly improves performance at
+# low to medium LRs" (validation WGA).
+#
+# **What we run.** UGC under each preset at LR 1e-4, 1e-3, 1e-2, with the core features
+# z-scored with the training statistics (the default) or left raw (mean 2y, unit variance;
+# s is 0/1 either way). Same seeds, so the comparison is paired.
+
+# %% tags=["parameters"]
+seeds = [0, 1, 2, 3, 4]
+jobs = 1
+figures_dir = "../reports/figures"
+results_dir = "../reports/results"
+
+# %%
+import pandas as pd
+from IPython.display import display
+
+from ugc_lib import claims, experiments, figures, report, runner, summary
+
+pd.set_option("display.width", 160)
+configs = [c for p in ("paper_text", "paper_code") for c in experiments.study_configs("normalization", p)]
+df = runner.to_frame(runner.sweep(configs, seeds, jobs=jobs))
+
+# %%
+fig = figures.fig5_normalization(df)
+_ = figures.save_figure(fig, "fig5_normalization", figures_dir)
+
+# %% [markdown]
+# ## Validation WGA at the last epoch
+
+# %%
+table = summary.summarize(summary.at_epoch(df, split="val"), ["preset", "train.lr", "data.normalize"],
+                          ["acc", "wga_s", "wga_ys"])
+display(table)
+
+# %% [markdown]
+# ## Verdicts
+
+# %%
+verdicts = [claims.verdict_c9(df, p, d) for p in ("paper_text", "paper_code") for d in ("s", "ys")]
+display(claims.verdict_table(verdicts))
+print("-", claims.RULE_C9)
+
+# %%
+_ = report.save_results(results_dir, "09_ablation_normalization",
+                        tables={"Validation, last epoch": table}, verdicts=verdicts,
+                        figures=["fig5_normalization"])

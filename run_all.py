@@ -1,0 +1,225 @@
+#!/usr/bin/env python
+"""Execute every notebook with papermill and regenerate reports/.
+
+    python run_all.py                 # all notebooks, in place; figures, HTML, index
+    python run_all.py --only 06 07    # a subset (by number or name)
+    python run_all.py --list          # what there is
+    python run_all.py --smoke         # fast settings into reports/_smoke/ (nothing committed
+                                      # is touched)
+    python run_all.py -p seeds=[0,1]  # a parameter override (implies a separate --out)
+
+Each notebook is built from its source notebooks/src/NN_name.py, executed into a
+temp file and renamed over notebooks/NN_name.ipynb only when it succeeds, so a
+failure never destroys earlier good outputs.
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import json
+import os
+import re
+import sys
+import tempfile
+import time
+import traceback
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent
+NOTEBOOKS = ROOT / "notebooks"
+SOURCES = NOTEBOOKS / "src"
+REPORTS = ROOT / "reports"
+SMOKE_PARAMS = {"seeds": [0, 1], "jobs": 1}  # fast settings for --smoke
+SMOKE_OUT = REPORTS / "_smoke"
+
+
+def discover() -> dict[str, Path]:
+    """Notebook name (NN_name) -> source path, in order."""
+    return {p.stem: p for p in sorted(SOURCES.glob("[0-9][0-9]_*.py"))}
+
+
+def select(all_names: list[str], only: list[str] | None) -> list[str]:
+    if not only:
+        return all_names
+    chosen = []
+    for token in only:
+        matches = [n for n in all_names if n == token or n.split("_", 1)[0] == token]
+        if not matches:
+            raise SystemExit(f"error: unknown notebook {token!r}; allowed: "
+                             f"{', '.join(all_names)} (or their numbers)")
+        chosen += [m for m in matches if m not in chosen]
+    return [n for n in all_names if n in chosen]
+
+
+def parse_overrides(pairs: list[str]) -> dict:
+    params = {}
+    for pair in pairs:
+        if "=" not in pair:
+            raise SystemExit(f"error: parameter {pair!r} must be NAME=VALUE")
+        name, raw = pair.split("=", 1)
+        try:
+            params[name] = ast.literal_eval(raw)
+        except (ValueError, SyntaxError):
+            params[name] = raw
+    return params
+
+
+def notebook_parameters(nb) -> set[str]:
+    """Names assigned in the cell tagged "parameters"."""
+    for cell in nb.cells:
+        if "parameters" in cell.metadata.get("tags", []):
+            tree = ast.parse(cell.source)
+            return {t.id for node in tree.body if isinstance(node, ast.Assign)
+                    for t in node.targets if isinstance(t, ast.Name)}
+    return set()
+
+
+def strip_volatile(nb) -> None:
+    """Drop timestamps papermill writes, so re-runs give minimal diffs."""
+    nb.metadata.pop("papermill", None)
+    for cell in nb.cells:
+        cell.metadata.pop("papermill", None)
+        cell.metadata.pop("execution", None)
+
+
+def failing_cell(nb) -> str:
+    for i, cell in enumerate(nb.cells):
+        for out in cell.get("outputs", []):
+            if out.get("output_type") == "error":
+                return f"cell {i} ({out.get('ename')}: {out.get('evalue')})"
+    return "unknown cell"
+
+
+def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: int,
+            html_dir: Path) -> tuple[str, float, str]:
+    import nbformat
+    import papermill as pm
+    from nbconvert import HTMLExporter
+
+    from ugc_lib.notebook_source import build_notebook
+
+    t0 = time.perf_counter()
+    nb = build_notebook(source, out_nb)
+    out_nb.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_in = tempfile.mkstemp(suffix=".ipynb", dir=out_nb.parent, prefix=f".{name}.in.")
+    os.close(fd)
+    tmp_out = Path(str(tmp_in).replace(".in.", ".out."))
+    nbformat.write(nb, tmp_in)
+    try:
+        pm.execute_notebook(tmp_in, str(tmp_out), parameters=params or None, cwd=str(NOTEBOOKS),
+                            progress_bar=False, execution_timeout=cell_timeout, kernel_name="python3")
+    except pm.PapermillExecutionError as err:
+        return "failed", time.perf_counter() - t0, f"cell {err.cell_index}: {err.ename}: {err.evalue}"
+    except Exception as err:  # kernel death, cell timeout, ...
+        where = failing_cell(nbformat.read(str(tmp_out), as_version=4)) if tmp_out.exists() else ""
+        return "failed", time.perf_counter() - t0, f"{where} {type(err).__name__}: {err}".strip()
+    finally:
+        os.unlink(tmp_in)
+    done = nbformat.read(str(tmp_out), as_version=4)
+    strip_volatile(done)
+    nbformat.write(done, str(tmp_out))
+    os.replace(tmp_out, out_nb)
+    html_dir.mkdir(parents=True, exist_ok=True)
+    body, _ = HTMLExporter().from_notebook_node(done)
+    html_tmp = html_dir / f".{name}.html.tmp"
+    html_tmp.write_text(body)
+    os.replace(html_tmp, html_dir / f"{name}.html")
+    return "ok", time.perf_counter() - t0, ""
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--only", nargs="+", metavar="NB", help="notebooks to run (number or name)")
+    ap.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel")
+    ap.add_argument("--list", action="store_true", help="list the notebooks and exit")
+    ap.add_argument("--smoke", action="store_true",
+                    help=f"fast settings {SMOKE_PARAMS} into {SMOKE_OUT.relative_to(ROOT)}")
+    ap.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
+                    help="override a notebook parameter (python literal); needs --out or --smoke")
+    ap.add_argument("--out", type=Path, help="output folder for an overridden run")
+    ap.add_argument("--cell-timeout", type=int, default=600, help="seconds per cell")
+    args = ap.parse_args(argv)
+
+    sources = discover()
+    if args.list:
+        for name in sources:
+            print(name)
+        return 0
+    if args.jobs < 1:
+        raise SystemExit(f"error: --jobs={args.jobs} must be >= 1")
+    names = select(list(sources), args.only)
+    params = parse_overrides(args.param)
+    if args.smoke:
+        params = {**SMOKE_PARAMS, **params}
+    out = args.out or (SMOKE_OUT if args.smoke else None)
+    if params and out is None:
+        raise SystemExit("error: parameter overrides need --out DIR (or --smoke), so committed "
+                         "outputs are never overwritten by a non-default run")
+    if out is not None and Path(out).resolve() in (REPORTS.resolve(), NOTEBOOKS.resolve()):
+        raise SystemExit(f"error: --out {out} would overwrite committed outputs")
+
+    sys.path.insert(0, str(ROOT))
+    from ugc_lib.notebook_source import parse_percent
+
+    known = {n: notebook_parameters(parse_percent(sources[n].read_text())) for n in names}
+    every = set().union(*known.values()) if known else set()
+    unknown = sorted(set(params) - every)
+    if unknown:
+        raise SystemExit(f"error: unknown parameter(s) {unknown}; the selected notebooks take "
+                         f"{sorted(every)}")
+
+    report_dir = Path(out) if out else REPORTS
+    nb_dir = report_dir / "notebooks" if out else NOTEBOOKS
+    figures_dir = (report_dir / "figures").resolve()
+    results_dir = (report_dir / "results").resolve()
+    os.environ["UGC_NO_PROGRESS"] = "1"  # no progress bars inside committed outputs
+    os.environ.setdefault("MPLBACKEND", "Agg")
+
+    jobs = []
+    for name in names:
+        p = {k: v for k, v in params.items() if k in known[name]}
+        for key, value in (("figures_dir", str(figures_dir)), ("results_dir", str(results_dir))):
+            if out is not None and key in known[name]:
+                p[key] = value
+        jobs.append((name, p))
+
+    print(f"running {len(jobs)} notebook(s) into {report_dir.relative_to(ROOT) if report_dir.is_relative_to(ROOT) else report_dir}")
+    results: dict[str, tuple[str, float, str]] = {}
+
+    def one(job):
+        name, p = job
+        print(f"  start  {name}", flush=True)
+        try:
+            res = execute(name, sources[name], nb_dir / f"{name}.ipynb", p, args.cell_timeout,
+                          report_dir)
+        except Exception as err:
+            res = ("failed", 0.0, f"{type(err).__name__}: {err}\n{traceback.format_exc()}")
+        status, secs, why = res
+        print(f"  {status:6s} {name} ({secs:.1f} s){'  ' + why if why else ''}", flush=True)
+        results[name] = res
+
+    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+        list(pool.map(one, jobs))
+
+    if all(results[n][0] == "ok" for n in names):
+        from ugc_lib.report import write_index
+        write_index(report_dir, list(sources))
+        print(f"wrote {report_dir / 'index.html'}")
+        if out is None:
+            from ugc_lib.report import update_readme
+            update_readme(ROOT / "README.md", report_dir)
+    print("\nnotebook                          seconds  status")
+    for name in names:
+        status, secs, why = results[name]
+        print(f"{name:32s} {secs:8.1f}  {status}{'  ' + why.splitlines()[0] if why else ''}")
+    failed = [n for n in names if results[n][0] != "ok"]
+    if failed:
+        print(f"\nFAILED: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

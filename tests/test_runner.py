@@ -1,0 +1,173 @@
+"""run(): determinism, the record, the on-disk cache, sweeps and the results frame."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+import ugc_lib.runner as runner
+from ugc_lib.config import from_dict
+from ugc_lib.runner import cache_key, read_cached, run, sweep, to_frame
+
+
+def _canon(record: dict) -> str:
+    return json.dumps({k: v for k, v in record.items() if k != "timings"}, sort_keys=True)
+
+
+@pytest.fixture(scope="module")
+def tiny_records():
+    """Two runs with seed 0 and one with seed 1 (no cache)."""
+    from conftest import make_tiny
+    cfg = make_tiny()
+    return cfg, run(cfg, 0, cache_dir=None), run(cfg, 0, cache_dir=None), run(cfg, 1, cache_dir=None)
+
+
+def test_same_seed_identical_records(tiny_records):
+    _, a, b, _ = tiny_records
+    assert _canon(a) == _canon(b)
+    assert "timings" in a
+
+
+def test_different_seed_differs(tiny_records):
+    _, a, _, c = tiny_records
+    assert c["seed"] == 1
+    assert a["clusters"] != c["clusters"]
+    assert json.dumps(a["history"], sort_keys=True) != json.dumps(c["history"], sort_keys=True)
+
+
+def test_record_is_json_and_embeds_config(tiny_records):
+    cfg, a, _, _ = tiny_records
+    text = json.dumps(a)
+    back = json.loads(text)
+    assert from_dict(back["config"]) == cfg
+    assert from_dict(a["config"]) == cfg
+    assert back["seed"] == 0
+    assert len(back["clusters"]) == cfg.data.split_sizes[0]
+    assert set(back["final"]) == {"train", "val", "test"}
+    assert back["version"] == runner.library_version()
+
+
+def test_cache_hit_skips_computation(tiny_cfg, tmp_path, monkeypatch):
+    first = run(tiny_cfg, 2, cache_dir=tmp_path)
+    files = list(tmp_path.glob("*.json"))
+    assert [p.name for p in files] == [f"{cache_key(tiny_cfg, 2)}.json"]
+
+    def boom(*args, **kwargs):
+        raise AssertionError("run_experiment called despite a cached record")
+
+    monkeypatch.setattr(runner, "run_experiment", boom)
+    second = run(tiny_cfg, 2, cache_dir=tmp_path)
+    assert json.dumps(second, sort_keys=True) == json.dumps(first, sort_keys=True)
+    # a different seed is a cache miss
+    with pytest.raises(AssertionError, match="cached"):
+        run(tiny_cfg, 3, cache_dir=tmp_path)
+
+
+def test_default_cache_dir_comes_from_env(tiny_cfg, isolated_cache, monkeypatch):
+    calls = []
+    monkeypatch.setattr(runner, "run_experiment",
+                        lambda cfg, seed, progress=None: calls.append(seed) or {"seed": seed})
+    run(tiny_cfg, 0)  # cache_dir=True -> UGC_CACHE_DIR
+    assert (isolated_cache / f"{cache_key(tiny_cfg, 0)}.json").exists()
+    run(tiny_cfg, 0)
+    assert calls == [0]
+
+
+@pytest.fixture
+def counted_experiment(monkeypatch):
+    """Replace run_experiment with a fast fake record; count the calls."""
+    calls = []
+
+    def fake(cfg, seed, progress=None):
+        calls.append(seed)
+        return {"config": cfg.to_dict(), "seed": seed, "payload": list(range(200)),
+                "text": "é" * 50}
+
+    monkeypatch.setattr(runner, "run_experiment", fake)
+    return calls
+
+
+def test_interrupted_json_dump_leaves_no_entry(tiny_cfg, tmp_path, monkeypatch,
+                                               counted_experiment):
+    def partial_dump(obj, f, *args, **kwargs):
+        f.write('{"config": {"name": "tin')
+        raise OSError("disk full")
+
+    with monkeypatch.context() as m:
+        m.setattr(runner.json, "dump", partial_dump)
+        with pytest.raises(OSError, match="disk full"):
+            run(tiny_cfg, 0, cache_dir=tmp_path)
+    assert list(tmp_path.glob("*.json")) == []
+    assert [p.name for p in tmp_path.iterdir()] == []  # no temp file left either
+    # the next run recomputes and writes a valid entry
+    rec = run(tiny_cfg, 0, cache_dir=tmp_path)
+    assert counted_experiment == [0, 0]
+    assert read_cached(tmp_path / f"{cache_key(tiny_cfg, 0)}.json") == json.loads(json.dumps(rec))
+
+
+def test_interrupted_replace_leaves_no_entry(tiny_cfg, tmp_path, monkeypatch,
+                                             counted_experiment):
+    def failing_replace(src, dst):
+        raise KeyboardInterrupt
+
+    with monkeypatch.context() as m:
+        m.setattr(runner.os, "replace", failing_replace)
+        with pytest.raises(KeyboardInterrupt):
+            run(tiny_cfg, 0, cache_dir=tmp_path)
+    assert [p.name for p in tmp_path.iterdir()] == []
+    rec = run(tiny_cfg, 0, cache_dir=tmp_path)
+    assert counted_experiment == [0, 0]
+    assert read_cached(tmp_path / f"{cache_key(tiny_cfg, 0)}.json") == json.loads(json.dumps(rec))
+
+
+@pytest.mark.parametrize("cut", [0, 1, 0.5, -1], ids=["empty", "one_byte", "half", "last_byte_cut"])
+def test_truncated_cache_file_is_recomputed(tiny_cfg, tmp_path, counted_experiment, cut):
+    good = run(tiny_cfg, 0, cache_dir=None)
+    path = tmp_path / f"{cache_key(tiny_cfg, 0)}.json"
+    data = json.dumps(good, ensure_ascii=False).encode()
+    n = int(len(data) * cut) if isinstance(cut, float) else (cut if cut >= 0 else len(data) - 1)
+    path.write_bytes(data[:n])
+    assert read_cached(path) is None
+    rec = run(tiny_cfg, 0, cache_dir=tmp_path)
+    assert counted_experiment == [0, 0]
+    assert json.dumps(rec, sort_keys=True) == json.dumps(good, sort_keys=True)
+    assert read_cached(path) == json.loads(json.dumps(good))  # repaired
+
+
+def test_truncated_multibyte_cache_file(tmp_path):
+    path = tmp_path / "x.json"
+    path.write_bytes('{"a": "é'.encode()[:-1])  # cut inside a UTF-8 character
+    assert read_cached(path) is None
+    assert read_cached(tmp_path / "missing.json") is None
+
+
+def test_sweep_parallel_equals_serial(tiny_cfg):
+    cfg2 = tiny_cfg.with_updates(**{"objective.method": "inverse_freq", "name": "tiny_iw"})
+    serial = sweep([tiny_cfg, cfg2], [0, 1], jobs=1, cache_dir=None, progress=False)
+    parallel = sweep([tiny_cfg, cfg2], [0, 1], jobs=2, cache_dir=None, progress=False)
+    assert [(r["config"]["name"], r["seed"]) for r in serial] == \
+        [("tiny", 0), ("tiny", 1), ("tiny_iw", 0), ("tiny_iw", 1)]
+    assert [_canon(r) for r in serial] == [_canon(r) for r in parallel]
+
+
+def test_to_frame_one_row_per_run_epoch_split(tiny_records):
+    cfg, a, _, c = tiny_records
+    df = to_frame([a, c])
+    epochs = cfg.train.total_epochs
+    assert len(df) == 2 * epochs * 3
+    assert not df.duplicated(["seed", "epoch", "split"]).any()
+    assert set(df["split"]) == {"train", "val", "test"}
+    assert sorted(df["epoch"].unique()) == list(range(1, epochs + 1))
+    assert set(df["seed"]) == {0, 1}
+    assert (df["preset"] == "tiny").all()
+    assert "grouping.k" in df.columns and "wga_ys" in df.columns
+
+
+def test_run_rejects_bad_arguments(tiny_cfg):
+    with pytest.raises(ValueError, match="seed"):
+        run(tiny_cfg, -1, cache_dir=None)
+    with pytest.raises(TypeError):
+        run(tiny_cfg.to_dict(), 0, cache_dir=None)
+    with pytest.raises(ValueError, match="jobs"):
+        sweep([tiny_cfg], [0], jobs=0, cache_dir=None)
