@@ -103,6 +103,14 @@ def test_bootstrap_ci_contains_mean_and_is_reproducible():
     assert bootstrap_ci(values, random_state=3) == (mean, low, high)
 
 
+def test_bootstrap_ci_depends_only_on_random_state():
+    values = np.random.default_rng(0).uniform(0.5, 1.0, 12).tolist()
+    a = bootstrap_ci(values, n_boot=40, random_state=1)
+    assert bootstrap_ci(values, n_boot=40, random_state=1) == a
+    others = {bootstrap_ci(values, n_boot=40, random_state=r) for r in range(2, 6)}
+    assert any(o != a for o in others)  # the draw really depends on random_state
+
+
 def test_bootstrap_ci_constant_input_zero_width():
     mean, low, high = bootstrap_ci([0.7] * 7)
     assert high - low == 0.0

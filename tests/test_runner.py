@@ -90,14 +90,24 @@ def counted_experiment(monkeypatch):
 
 def test_interrupted_json_dump_leaves_no_entry(tiny_cfg, tmp_path, monkeypatch,
                                                counted_experiment):
+    final = tmp_path / f"{cache_key(tiny_cfg, 0)}.json"
+    seen = {}
+
     def partial_dump(obj, f, *args, **kwargs):
         f.write('{"config": {"name": "tin')
+        f.flush()
+        # A hard kill here (no cleanup code runs) must not leave a partial entry
+        # under the final name: the write goes to a temp file.
+        seen["final_exists"] = final.exists()
+        seen["files"] = sorted(p.name for p in tmp_path.iterdir())
         raise OSError("disk full")
 
     with monkeypatch.context() as m:
         m.setattr(runner.json, "dump", partial_dump)
         with pytest.raises(OSError, match="disk full"):
             run(tiny_cfg, 0, cache_dir=tmp_path)
+    assert seen["final_exists"] is False
+    assert len(seen["files"]) == 1 and not seen["files"][0].endswith(".json")
     assert list(tmp_path.glob("*.json")) == []
     assert [p.name for p in tmp_path.iterdir()] == []  # no temp file left either
     # the next run recomputes and writes a valid entry

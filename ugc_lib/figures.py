@@ -46,6 +46,13 @@ PAPER_CAPTIONS = {
 }
 
 
+def _categorical(df: pd.DataFrame, column: str | None) -> pd.DataFrame:
+    """Hue values as strings ("0.001", "True"), so every level gets its own colour."""
+    if column is None:
+        return df
+    return df.assign(**{column: df[column].map(lambda v: f"{v:g}" if isinstance(v, float) else str(v))})
+
+
 def save_figure(fig: plt.Figure, name: str, outdir: str | Path) -> list[Path]:
     """Write name.png and name.svg into outdir; returns the paths."""
     outdir = Path(outdir)
@@ -64,12 +71,12 @@ def curves(df: pd.DataFrame, hue: str, title: str, metrics: Sequence[str] = CURV
     fig, axes = plt.subplots(len(presets), len(cols), figsize=(3.1 * len(cols), 2.8 * len(presets)),
                              squeeze=False, sharex=True)
     for r, preset in enumerate(presets):
-        part = df[df["preset"] == preset]
+        part = _categorical(df[df["preset"] == preset], hue)
         for c, (split, metric) in enumerate(cols):
             ax = axes[r, c]
             sns.lineplot(data=part[part["split"] == split], x="epoch", y=metric, hue=hue,
                          errorbar=ERRORBAR, seed=0, n_boot=1000, marker="o", ax=ax,
-                         palette="viridis", legend=(r == 0 and c == len(cols) - 1))
+                         palette="tab10", legend=(r == 0 and c == len(cols) - 1))
             ax.set_title(f"{preset}: {split} {METRIC_LABELS.get(metric, metric)}", fontsize=9)
             ax.set_ylabel("")
     handles = axes[0, -1].get_legend()
@@ -88,11 +95,11 @@ def final_points(df: pd.DataFrame, x: str, hue: str | None, title: str, split: s
     fig, axes = plt.subplots(len(presets), len(metrics), figsize=(4 * len(metrics), 3 * len(presets)),
                              squeeze=False)
     for r, preset in enumerate(presets):
-        part = final[final["preset"] == preset]
+        part = _categorical(_categorical(final[final["preset"] == preset], hue), x)
         for c, metric in enumerate(metrics):
             ax = axes[r, c]
             sns.pointplot(data=part, x=x, y=metric, hue=hue, errorbar=ERRORBAR, seed=0,
-                          n_boot=1000, dodge=0.2 if hue else False, ax=ax, palette="viridis"
+                          n_boot=1000, dodge=0.2 if hue else False, ax=ax, palette="tab10"
                           if hue else None, legend=(r == 0 and c == len(metrics) - 1))
             ax.set_title(f"{preset}: {split} {METRIC_LABELS.get(metric, metric)} (last epoch)",
                          fontsize=9)

@@ -11,7 +11,9 @@ from .metrics import bootstrap_ci
 
 METRIC_LABELS = {"acc": "accuracy", "wga_s": "WGA(s)", "wga_ys": "WGA(y,s)", "loss": "loss",
                  "rec_ari_s": "ARI vs s", "rec_ari_y": "ARI vs y", "rec_ari_ys": "ARI vs (y,s)",
-                 "rec_nmi_ys": "NMI vs (y,s)", "rec_minority_f1": "minority F1"}
+                 "rec_nmi_ys": "NMI vs (y,s)", "rec_minority_f1": "minority F1",
+                 "rec_smallest_cluster_frac": "smallest cluster share",
+                 "rec_grad_norm_ratio_smallest": "grad-norm ratio (smallest / rest)"}
 
 
 def at_epoch(df: pd.DataFrame, epoch: int | None = None, split: str | None = None) -> pd.DataFrame:

@@ -167,25 +167,33 @@ def cluster_linear_grads(G: np.ndarray, y: np.ndarray, s: np.ndarray, grouping: 
 def linear_recovery_frame(data_cfg: DataConfig, seeds: Sequence[int],
                           groupings: dict[str, GroupingConfig],
                           init_scale: float = C4_INIT_SCALE,
-                          optimizers: Sequence[str] = ("sgd", "adam")) -> pd.DataFrame:
+                          optimizers: Sequence[str] = ("sgd", "adam"),
+                          s_pm_diagnostic: bool = True) -> pd.DataFrame:
     """One row per (seed, k-means settings, gradients): recovery of y, s, (y, s), minority.
 
-    gradients "linear, init" are taken at theta0 = init_scale * N(0, I) before training;
-    "linear, after <opt>" after TRAIN_EPOCHS epochs of that optimizer. groupings maps a
-    label (e.g. the preset name) to its GroupingConfig.
+    gradients "init" are taken at theta0 = init_scale * N(0, I) before training;
+    "after <opt>" after TRAIN_EPOCHS epochs of that optimizer. groupings maps a label
+    (e.g. the preset name) to its GroupingConfig. With s_pm_diagnostic, one more
+    source re-codes the input s from {0, 1} to {-1, +1} before taking the init
+    gradients (a diagnostic of the encoding, not the paper's data).
     """
     rows = []
     for seed in seeds:
         tr = make_synthetic(data_cfg, seed).train
         y_pm = pm_labels(tr.y)
-        theta0 = init_theta(tr.X.shape[1], init_scale, seed)
-        thetas = {f"linear sq. loss, init {init_scale:g}": theta0}
+        X = np.asarray(tr.X, dtype=np.float64)
+        theta0 = init_theta(X.shape[1], init_scale, seed)
+        sources = {f"init {init_scale:g}": (theta0, X)}
         for opt in optimizers:
-            thetas[f"linear sq. loss, after {TRAIN_EPOCHS} ep. {opt}"] = train_linear(
-                tr.X, y_pm, theta0, opt, seed=seed)[-1]
+            sources[f"after {TRAIN_EPOCHS} ep. {opt}"] = (
+                train_linear(X, y_pm, theta0, opt, seed=seed)[-1], X)
+        if s_pm_diagnostic:
+            X_pm = X.copy()
+            X_pm[:, -1] = 2 * X_pm[:, -1] - 1
+            sources[f"init {init_scale:g}, s coded -1/+1 (diagnostic)"] = (theta0, X_pm)
         for label, grouping in groupings.items():
-            for source, theta in thetas.items():
-                G = squared_loss_grads(theta, tr.X, y_pm)
+            for source, (theta, Xs) in sources.items():
+                G = squared_loss_grads(theta, Xs, y_pm)
                 rows.append({"seed": seed, "kmeans": label, "gradients": source,
                              **cluster_linear_grads(G, tr.y, tr.s, grouping, seed)})
     return pd.DataFrame(rows)
@@ -193,9 +201,10 @@ def linear_recovery_frame(data_cfg: DataConfig, seeds: Sequence[int],
 
 def group_mean_gradients(data_cfg: DataConfig, seed: int, init_scale: float = C4_INIT_SCALE,
                          decimals: int = 3) -> pd.DataFrame:
-    """(4 groups x d) mean per-sample gradient by (y, s) group at theta0, training set.
+    """(4 groups + 1, 1 + d) mean per-sample gradient by (y, s) group at theta0 (training set).
 
-    Shows which coordinates differ between groups, i.e. what k-means can split on.
+    Column n is the group size. The last row is each coordinate's standard deviation
+    around its group mean: the noise k-means must see through to split by group.
     """
     tr = make_synthetic(data_cfg, seed).train
     y_pm = pm_labels(tr.y)
@@ -204,8 +213,12 @@ def group_mean_gradients(data_cfg: DataConfig, seed: int, init_scale: float = C4
                                                            else [])
     df = pd.DataFrame(G, columns=cols)
     df["group"] = [f"y{a}s{b}" for a, b in zip(tr.y, tr.s)]
-    out = df.groupby("group").mean().round(decimals)
+    out = df.groupby("group").mean()
     out.insert(0, "n", df.groupby("group").size())
+    out.loc["std within groups"] = [np.nan] + list(df.groupby("group").transform(
+        lambda c: c - c.mean()).std().to_numpy())
+    out = out.round(decimals)
+    out["n"] = out["n"].astype("Int64")
     return out
 
 

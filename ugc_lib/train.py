@@ -143,6 +143,14 @@ def run_experiment(cfg: RunConfig, seed: int, dataset: Dataset | None = None,
               on_epoch=evaluate, progress=progress)
     total = time.perf_counter() - t0
     clusters = out["clusters"]
+    sizes = np.bincount(clusters)
+    small = int(np.argmin(np.where(sizes > 0, sizes, len(clusters) + 1)))
+    norms = np.linalg.norm(out["signatures"], axis=1)  # (N,) signature lengths
+    rest = clusters != small
+    shape = {"smallest_cluster_frac": float(sizes[small] / len(clusters)),
+             # how much longer the gradients of the smallest cluster are than the rest's
+             "grad_norm_ratio_smallest": float(norms[~rest].mean() / norms[rest].mean())
+             if rest.any() else float("nan")}
     final = {row["split"]: row for row in history if row["epoch"] == cfg.train.total_epochs}
     return {
         "config": cfg.to_dict(),
@@ -150,7 +158,7 @@ def run_experiment(cfg: RunConfig, seed: int, dataset: Dataset | None = None,
         "history": history,
         "final": final,
         "clusters": clusters.tolist(),
-        "recovery": recovery(clusters, ds.train.y, ds.train.s),
+        "recovery": {**recovery(clusters, ds.train.y, ds.train.s), **shape},
         "objective_state": out["objective_state"],
         "timings": {**{k: round(v, 6) for k, v in out["timings"].items()},
                     "total": round(total, 6)},

@@ -48,3 +48,14 @@ print("-", claims.RULE_C9)
 _ = report.save_results(results_dir, "09_ablation_normalization",
                         tables={"Validation, last epoch": table}, verdicts=verdicts,
                         figures=["fig5_normalization"])
+
+# %% [markdown]
+# ## Reading
+#
+# - At LR 1e-3 normalisation helps WGA(s) under `paper_text` by under two points, which is
+#   consistent in sign over seeds but not "great"; under WGA(y,s) the interval spans 0.
+# - At LR 1e-4 the raw features do no worse (under `paper_text` their mean is higher,
+#   with wide intervals): raw core features have class means 0 and 2, a larger signal per unit of
+#   weight than z-scored ones, which matters when the weights barely move.
+# - Under `paper_code` the intervals are wide because the model hardly trains after the
+#   warm-up (notebook 06); at LR 1e-3 the interval of the paired difference reaches 0.
