@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import numpy as np
 import pytest
 
@@ -88,9 +90,10 @@ def test_recovery_minority_best_cluster_by_f1():
     assert rec["minority_recall"] == pytest.approx(0.5)
 
 
-def test_recovery_without_minority_gives_nan():
+def test_recovery_without_minority_gives_none():
     rec = recovery(np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1]), np.array([0, 0, 1, 1]))
-    assert np.isnan(rec["minority_precision"]) and np.isnan(rec["minority_recall"])
+    assert rec["minority_precision"] is None and rec["minority_recall"] is None
+    json.dumps(rec, allow_nan=False)  # strict JSON
 
 
 def test_bootstrap_ci_contains_mean_and_is_reproducible():

@@ -67,7 +67,8 @@ def test_cache_hit_skips_computation(tiny_cfg, tmp_path, monkeypatch):
 def test_default_cache_dir_comes_from_env(tiny_cfg, isolated_cache, monkeypatch):
     calls = []
     monkeypatch.setattr(runner, "run_experiment",
-                        lambda cfg, seed, progress=None: calls.append(seed) or {"seed": seed})
+                        lambda cfg, seed, progress=None: calls.append(seed)
+                        or {"config": cfg.to_dict(), "seed": seed})
     run(tiny_cfg, 0)  # cache_dir=True -> UGC_CACHE_DIR
     assert (isolated_cache / f"{cache_key(tiny_cfg, 0)}.json").exists()
     run(tiny_cfg, 0)
@@ -181,3 +182,42 @@ def test_run_rejects_bad_arguments(tiny_cfg):
         run(tiny_cfg.to_dict(), 0, cache_dir=None)
     with pytest.raises(ValueError, match="jobs"):
         sweep([tiny_cfg], [0], jobs=0, cache_dir=None)
+
+
+@pytest.mark.parametrize("value", ["off", "", "none", "0", "OFF"])
+def test_cache_disabled_by_env(tiny_cfg, monkeypatch, tmp_path, counted_experiment, value):
+    monkeypatch.setenv("UGC_CACHE_DIR", value)
+    assert runner.default_cache_dir() is None
+    run(tiny_cfg, 0)
+    run(tiny_cfg, 0)
+    assert counted_experiment == [0, 0]  # nothing cached
+
+
+@pytest.mark.parametrize("jobs", [1, 2])
+def test_sweep_default_cache_follows_callers_env(tiny_cfg, tmp_path, monkeypatch, jobs):
+    """cache_dir=True means the caller's UGC_CACHE_DIR, also in worker processes."""
+    first, second = tmp_path / "first", tmp_path / "second"
+    monkeypatch.setenv("UGC_CACHE_DIR", str(first))
+    sweep([tiny_cfg], [0], jobs=jobs, progress=False)
+    monkeypatch.setenv("UGC_CACHE_DIR", str(second))
+    sweep([tiny_cfg], [1, 2], jobs=jobs, progress=False)
+    assert sorted(p.name for p in first.glob("*.json")) == [f"{cache_key(tiny_cfg, 0)}.json"]
+    assert sorted(p.name for p in second.glob("*.json")) == \
+        sorted(f"{cache_key(tiny_cfg, s)}.json" for s in (1, 2))
+
+
+def test_final_frame_one_row_per_run_and_split(tiny_records):
+    cfg, a, _, c = tiny_records
+    df = runner.final_frame([a, c])
+    assert len(df) == 2 * 3
+    assert (df["epoch"] == cfg.train.total_epochs).all()
+
+
+def test_final_frame_keeps_each_runs_last_epoch():
+    """Runs that share a name and seed but differ in length each keep their last epoch."""
+    from conftest import make_tiny
+    short = run(make_tiny(**{"train.robust_epochs": 1}), 0, cache_dir=None)
+    long = run(make_tiny(**{"train.robust_epochs": 2}), 0, cache_dir=None)
+    df = runner.final_frame([short, long])
+    assert len(df) == 2 * 3, df[["train.robust_epochs", "epoch", "split"]]
+    assert sorted(df["epoch"].unique()) == [2, 3]

@@ -17,9 +17,10 @@ import torch
 from scipy.stats import norm
 from sklearn.decomposition import PCA
 
+from .claims import NOT_REPRODUCED, REPRODUCED, Verdict
 from .config import DataConfig, RunConfig, get_preset
 from .data import GROUP_NAMES, SPLITS, Dataset, make_synthetic
-from .metrics import split_metrics
+from .metrics import bootstrap_ci, split_metrics
 from .train import fit, predict
 
 GROUP_ORDER = [GROUP_NAMES[g] for g in range(4)]  # y0s0, y0s1, y1s0, y1s1
@@ -225,10 +226,13 @@ def ugc_warmup_config(preset: str, **dotted) -> RunConfig:
 
 
 def warmup_signatures(cfg: RunConfig, seed: int) -> dict:
-    """train.fit on the training split: dataset, signatures G (N, P), clusters (N,)."""
+    """train.fit on the training split: dataset, signatures G (N, P), clusters (N,) and the
+    fitted model's training predictions (N,)."""
     ds = make_synthetic(cfg.data, seed)
     out = fit(cfg, ds.train.X, ds.train.y, seed, progress=False)
-    return {"dataset": ds, "signatures": out["signatures"], "clusters": out["clusters"]}
+    pred, _ = predict(out["model"], ds.train.X, ds.train.y, out["device"])
+    return {"dataset": ds, "signatures": out["signatures"], "clusters": out["clusters"],
+            "pred": pred}
 
 
 def cluster_crosstab(clusters: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
@@ -236,6 +240,30 @@ def cluster_crosstab(clusters: np.ndarray, groups: np.ndarray) -> pd.DataFrame:
     g = pd.Categorical([GROUP_NAMES[int(v)] for v in groups], GROUP_ORDER)
     return pd.crosstab(pd.Series(clusters, name="cluster"), pd.Series(g, name="group"),
                        margins=True, dropna=False)
+
+
+def cluster_profile(G: np.ndarray, clusters: np.ndarray, y: np.ndarray, s: np.ndarray,
+                    pred: np.ndarray) -> pd.DataFrame:
+    """One row per cluster: size, mean signature norm |g|, and the shares of y = 1, s = 1,
+    minority (s != y) and misclassified (pred != y) samples in it. G (N, P); the rest (N,)."""
+    df = pd.DataFrame({"cluster": clusters, "norm": np.linalg.norm(G, axis=1), "y1": y == 1,
+                       "s1": s == 1, "minority": s != y, "wrong": pred != y})
+    out = df.groupby("cluster").agg(size=("norm", "size"), mean_grad_norm=("norm", "mean"),
+                                    share_y1=("y1", "mean"), share_s1=("s1", "mean"),
+                                    share_minority=("minority", "mean"),
+                                    share_misclassified=("wrong", "mean"))
+    return out.round(3)
+
+
+def cluster_size_frame(records: Sequence[dict]) -> pd.DataFrame:
+    """One row per run record: preset, k, seed, and the smallest cluster's share of the
+    training set."""
+    rows = []
+    for rec in records:
+        sizes = np.bincount(np.asarray(rec["clusters"]))
+        rows.append({"preset": rec["config"]["name"], "grouping.k": rec["config"]["grouping"]["k"],
+                     "seed": rec["seed"], "smallest_cluster_share": sizes.min() / sizes.sum()})
+    return pd.DataFrame(rows)
 
 
 def cluster_scatter(panels: dict[str, dict], title: str) -> plt.Figure:
@@ -288,3 +316,47 @@ def c14_check(cfg: RunConfig, seed: int, garbage_seed: int = 10_000) -> dict:
             "signatures_identical": bool(np.array_equal(a["signatures"], b["signatures"])),
             "weights_identical": all(torch.equal(sa[k], sb[k]) for k in sa),
             "predictions_identical": bool(preds)}
+
+
+# ---------------------------------------------------------------- 03: gradient alignment
+
+def alignment_figure(al: pd.DataFrame, title: str) -> plt.Figure:
+    """(a) mean cos(grad, -y x) against the init scale, before training; (b) against the
+    epoch of training, one line per optimizer. al is theory.alignment_frame's output;
+    bands are 95% bootstrap intervals over seeds."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    init = al[al["stage"] == "init"]
+    sns.lineplot(data=init, x="init_scale", y="mean_cos", marker="o", errorbar=("ci", 95),
+                 seed=0, n_boot=1000, ax=axes[0])
+    axes[0].set_xscale("log")
+    axes[0].set_title("before training, by init scale")
+    sns.lineplot(data=al[al["stage"] == "train"], x="epoch", y="mean_cos", hue="optimizer",
+                 marker="o", errorbar=("ci", 95), seed=0, n_boot=1000, ax=axes[1])
+    axes[1].set_title(f"during training (init {al.loc[al['stage'] == 'train', 'init_scale'].iloc[0]:g})")
+    for ax in axes:
+        ax.axhline(0.95, color="k", lw=0.6, ls=":")
+        ax.set_ylabel("mean cos(grad, -y x)")
+        ax.set_ylim(-0.05, 1.05)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+RULE_C14 = ("reproduced if, for every seed and both presets, train.fit given the true groups "
+            "built from garbage s (X and y unchanged) returns cluster assignments identical to "
+            "those it returns given the real s; not reproduced otherwise. Statistic: the "
+            "fraction of (preset, seed) runs with identical clusters")
+
+
+def verdict_c14(checks: pd.DataFrame) -> Verdict:
+    """C14 from c14_check rows (columns preset, seed, clusters_identical, ...) of the UGC
+    configs of both presets; preset "both"."""
+    ok = checks["clusters_identical"].astype(float).to_numpy()
+    m, lo, hi = bootstrap_ci(ok)
+    detail = {f"{p}_fraction_identical": float(part["clusters_identical"].mean())
+              for p, part in checks.groupby("preset")}
+    for col in ("weights_identical", "predictions_identical"):
+        detail[f"all_{col}"] = bool(checks[col].all())
+    return Verdict("C14", "both", "-", "fraction of runs with identical clusters (real vs garbage s)",
+                   None, m, lo, hi, int(checks["seed"].nunique()),
+                   REPRODUCED if ok.all() else NOT_REPRODUCED, RULE_C14, detail)

@@ -43,13 +43,13 @@ def split_metrics(pred: np.ndarray, y: np.ndarray, s: np.ndarray, loss: float) -
 def minority_match(clusters: np.ndarray, y: np.ndarray, s: np.ndarray) -> dict:
     """Precision and recall of the cluster that best matches the minority (s != y).
 
-    Best match = highest F1 against the minority set. Returns NaNs when there is no
-    minority sample.
+    Best match = highest F1 against the minority set. Returns None values (strict JSON) when there
+    is no minority sample.
     """
     minority = np.asarray(s) != np.asarray(y)
     if not minority.any():
-        return {"minority_cluster": -1, "minority_precision": float("nan"),
-                "minority_recall": float("nan"), "minority_f1": float("nan")}
+        return {"minority_cluster": -1, "minority_precision": None,
+                "minority_recall": None, "minority_f1": None}
     best = None
     for c in np.unique(clusters):
         members = clusters == c

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import numbers
 import os
 import tempfile
 from functools import lru_cache
@@ -66,9 +67,10 @@ def read_cached(path: Path) -> dict | None:
     """The cached record, or None when absent or unreadable (then it is recomputed)."""
     try:
         with open(path) as f:
-            return json.load(f)
+            record = json.load(f)
     except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
         return None
+    return record if isinstance(record, dict) and "config" in record else None
 
 
 def run(cfg: RunConfig, seed: int, cache_dir: Path | str | None | bool = True,
@@ -76,8 +78,9 @@ def run(cfg: RunConfig, seed: int, cache_dir: Path | str | None | bool = True,
     """One run, from the cache when present. cache_dir=True uses default_cache_dir()."""
     if not isinstance(cfg, RunConfig):
         raise TypeError(f"cfg must be a RunConfig, got {type(cfg).__name__}")
-    if not isinstance(seed, int) or seed < 0:
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed={seed!r} is invalid: allowed a non-negative integer")
+    seed = int(seed)
     directory = default_cache_dir() if cache_dir is True else (Path(cache_dir) if cache_dir else None)
     path = directory / f"{cache_key(cfg, seed)}.json" if directory else None
     if path is not None:
@@ -101,6 +104,8 @@ def sweep(configs: Sequence[RunConfig], seeds: Iterable[int], jobs: int = 1,
     pairs = [(cfg, int(seed)) for cfg in configs for seed in seeds]
     if jobs < 1:
         raise ValueError(f"jobs={jobs} is invalid: allowed an integer >= 1")
+    if cache_dir is True:
+        cache_dir = default_cache_dir()  # resolved here: worker processes keep a stale env
     bar = None
     if not progress_disabled(progress):
         from tqdm.auto import tqdm
@@ -134,10 +139,13 @@ def _flat_config(cfg: dict) -> dict:
 
 
 def to_frame(records: Sequence[dict]) -> pd.DataFrame:
-    """Tidy frame: one row per run x epoch x split, with the flattened config and seed."""
+    """Tidy frame: one row per run x epoch x split, with the flattened config and seed.
+
+    "run" numbers the records in order; it tells apart runs that share a preset name.
+    """
     rows = []
-    for rec in records:
-        base = {**_flat_config(rec["config"]), "seed": rec["seed"],
+    for run_index, rec in enumerate(records):
+        base = {"run": run_index, **_flat_config(rec["config"]), "seed": rec["seed"],
                 **{f"rec_{k}": v for k, v in rec["recovery"].items()}}
         for h in rec["history"]:
             rows.append({**base, **h})
@@ -147,5 +155,5 @@ def to_frame(records: Sequence[dict]) -> pd.DataFrame:
 def final_frame(records: Sequence[dict]) -> pd.DataFrame:
     """One row per run x split at the last epoch."""
     df = to_frame(records)
-    last = df.groupby(["preset", "seed"], dropna=False)["epoch"].transform("max")
+    last = df.groupby("run")["epoch"].transform("max")
     return df[df["epoch"] == last].reset_index(drop=True)

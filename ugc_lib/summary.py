@@ -19,8 +19,7 @@ METRIC_LABELS = {"acc": "accuracy", "wga_s": "WGA(s)", "wga_ys": "WGA(y,s)", "lo
 def at_epoch(df: pd.DataFrame, epoch: int | None = None, split: str | None = None) -> pd.DataFrame:
     """Rows at one epoch (default: each run's last epoch), optionally one split."""
     if epoch is None:
-        keys = [c for c in df.columns if "." in c or c in ("preset", "seed")]
-        last = df.groupby(keys, dropna=False)["epoch"].transform("max")
+        last = df.groupby("run")["epoch"].transform("max")
         out = df[df["epoch"] == last]
     else:
         out = df[df["epoch"] == epoch]

@@ -171,8 +171,8 @@ def linear_recovery_frame(data_cfg: DataConfig, seeds: Sequence[int],
                           s_pm_diagnostic: bool = True) -> pd.DataFrame:
     """One row per (seed, k-means settings, gradients): recovery of y, s, (y, s), minority.
 
-    gradients "init" are taken at theta0 = init_scale * N(0, I) before training;
-    "after <opt>" after TRAIN_EPOCHS epochs of that optimizer. groupings maps a label
+    gradients "linear, init <scale>" are taken at theta0 = init_scale * N(0, I) before
+    training; "linear, <n> ep. <opt>" after TRAIN_EPOCHS epochs of that optimizer. groupings maps a label
     (e.g. the preset name) to its GroupingConfig. With s_pm_diagnostic, one more
     source re-codes the input s from {0, 1} to {-1, +1} before taking the init
     gradients (a diagnostic of the encoding, not the paper's data).
@@ -183,14 +183,14 @@ def linear_recovery_frame(data_cfg: DataConfig, seeds: Sequence[int],
         y_pm = pm_labels(tr.y)
         X = np.asarray(tr.X, dtype=np.float64)
         theta0 = init_theta(X.shape[1], init_scale, seed)
-        sources = {f"init {init_scale:g}": (theta0, X)}
+        sources = {f"linear, init {init_scale:g}": (theta0, X)}
         for opt in optimizers:
-            sources[f"after {TRAIN_EPOCHS} ep. {opt}"] = (
+            sources[f"linear, {TRAIN_EPOCHS} ep. {opt}"] = (
                 train_linear(X, y_pm, theta0, opt, seed=seed)[-1], X)
         if s_pm_diagnostic:
             X_pm = X.copy()
             X_pm[:, -1] = 2 * X_pm[:, -1] - 1
-            sources[f"init {init_scale:g}, s coded -1/+1 (diagnostic)"] = (theta0, X_pm)
+            sources[f"linear, init {init_scale:g}, s=-1/+1 (diag.)"] = (theta0, X_pm)
         for label, grouping in groupings.items():
             for source, (theta, Xs) in sources.items():
                 G = squared_loss_grads(theta, Xs, y_pm)

@@ -150,7 +150,7 @@ def run_experiment(cfg: RunConfig, seed: int, dataset: Dataset | None = None,
     shape = {"smallest_cluster_frac": float(sizes[small] / len(clusters)),
              # how much longer the gradients of the smallest cluster are than the rest's
              "grad_norm_ratio_smallest": float(norms[~rest].mean() / norms[rest].mean())
-             if rest.any() else float("nan")}
+             if rest.any() else None}
     final = {row["split"]: row for row in history if row["epoch"] == cfg.train.total_epochs}
     return {
         "config": cfg.to_dict(),

@@ -28,7 +28,8 @@ from ugc_lib import claims, experiments, figures, report, runner, summary
 
 pd.set_option("display.width", 160)
 configs = [c for p in ("paper_text", "paper_code") for c in experiments.study_configs("lr", p)]
-df = runner.to_frame(runner.sweep(configs, seeds, jobs=jobs))
+records = runner.sweep(configs, seeds, jobs=jobs)
+df = runner.to_frame(records)
 
 # %%
 fig = figures.fig1_lr_sweep(df)
@@ -61,9 +62,9 @@ display(val_final)
 # (`train.reset_optimizer=True`) shows what the robust phase does when it can move:
 
 # %%
-reset = runner.to_frame(runner.sweep(
-    experiments.study_configs("lr", "paper_code", **{"train.reset_optimizer": True}), seeds, jobs=jobs))
-both = pd.concat([df[df["preset"] == "paper_code"], reset])
+reset = runner.sweep(experiments.study_configs("lr", "paper_code", **{"train.reset_optimizer": True}),
+                     seeds, jobs=jobs)
+both = runner.to_frame([r for r in records if r["config"]["name"] == "paper_code"] + reset)
 reset_table = summary.summarize(summary.at_epoch(both, split="val"),
                                 ["train.lr", "train.reset_optimizer"], ["acc", "wga_s", "wga_ys"])
 display(reset_table)
