@@ -107,20 +107,24 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
     os.close(fd)
     tmp_out = Path(str(tmp_in).replace(".in.", ".out."))
     nbformat.write(nb, tmp_in)
-    try:
-        pm.execute_notebook(tmp_in, str(tmp_out), parameters=params or None, cwd=str(NOTEBOOKS),
-                            progress_bar=False, execution_timeout=cell_timeout, kernel_name="python3")
-    except pm.PapermillExecutionError as err:
-        return "failed", time.perf_counter() - t0, f"cell {err.cell_index}: {err.ename}: {err.evalue}"
-    except Exception as err:  # kernel death, cell timeout, ...
-        where = failing_cell(nbformat.read(str(tmp_out), as_version=4)) if tmp_out.exists() else ""
-        return "failed", time.perf_counter() - t0, f"{where} {type(err).__name__}: {err}".strip()
+    try:  # temp files only; out_nb is replaced only after a clean run
+        try:
+            pm.execute_notebook(tmp_in, str(tmp_out), parameters=params or None,
+                                cwd=str(NOTEBOOKS), progress_bar=False,
+                                execution_timeout=cell_timeout, kernel_name="python3")
+        except pm.PapermillExecutionError as err:
+            return "failed", time.perf_counter() - t0, f"cell {err.cell_index}: {err.ename}: {err.evalue}"
+        except Exception as err:  # kernel death, cell timeout, ...
+            where = failing_cell(nbformat.read(str(tmp_out), as_version=4)) if tmp_out.exists() else ""
+            return "failed", time.perf_counter() - t0, f"{where} {type(err).__name__}: {err}".strip()
+        done = nbformat.read(str(tmp_out), as_version=4)
+        strip_volatile(done)
+        nbformat.write(done, str(tmp_out))
+        os.replace(tmp_out, out_nb)
     finally:
-        os.unlink(tmp_in)
-    done = nbformat.read(str(tmp_out), as_version=4)
-    strip_volatile(done)
-    nbformat.write(done, str(tmp_out))
-    os.replace(tmp_out, out_nb)
+        for tmp in (Path(tmp_in), tmp_out):
+            if tmp.exists():
+                tmp.unlink()
     html_dir.mkdir(parents=True, exist_ok=True)
     body, _ = HTMLExporter().from_notebook_node(done)
     html_tmp = html_dir / f".{name}.html.tmp"
@@ -175,7 +179,6 @@ def main(argv: list[str] | None = None) -> int:
     figures_dir = (report_dir / "figures").resolve()
     results_dir = (report_dir / "results").resolve()
     os.environ["UGC_NO_PROGRESS"] = "1"  # no progress bars inside committed outputs
-    os.environ.setdefault("MPLBACKEND", "Agg")
 
     jobs = []
     for name in names:

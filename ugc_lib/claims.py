@@ -84,24 +84,26 @@ def _near(paper: float, mean: float, lo: float, hi: float, tol: float) -> bool:
 
 # ---------------------------------------------------------------- C1, C2, C3 (headline)
 
-RULE_C1 = ("reproduced if the 95% CI of ARI(clusters, s) on the training set lies above 0.5; "
-           "partly if its mean is >= 0.2 or the best cluster's F1 on the minority (s != y) "
-           "is >= 0.5; not reproduced otherwise")
+RULE_C1 = ("two readings of \"latent spurious groups\" with k = 2: the two values of s, or "
+           "minority (s != y) vs majority. Reproduced if the 95% CI of ARI(clusters, s) on the "
+           "training set lies above 0.5, or the 95% CI of the best cluster's F1 on the minority "
+           "lies above 0.5; partly if the mean ARI vs s is >= 0.2 or the mean minority F1 is "
+           ">= 0.3; not reproduced otherwise")
 
 
 def verdict_c1(df: pd.DataFrame, preset: str, ugc_method: str) -> Verdict:
     ari = per_seed(df, "rec_ari_s", "train", preset=preset, objective__method=ugc_method)
     f1 = per_seed(df, "rec_minority_f1", "train", preset=preset, objective__method=ugc_method)
     mean, lo, hi = _three(ari)
-    f1_mean = float(f1.mean())
-    if lo > 0.5:
+    f_mean, f_lo, f_hi = _three(f1)
+    if lo > 0.5 or f_lo > 0.5:
         v = REPRODUCED
-    elif mean >= 0.2 or f1_mean >= 0.5:
+    elif mean >= 0.2 or f_mean >= 0.3:
         v = PARTLY
     else:
         v = NOT_REPRODUCED
     return Verdict("C1", preset, "-", "ARI(clusters, s), train", None, mean, lo, hi, len(ari),
-                   v, RULE_C1, {"minority_f1_mean": round(f1_mean, 4)})
+                   v, RULE_C1, {"minority_f1": [round(f_mean, 4), round(f_lo, 4), round(f_hi, 4)]})
 
 
 RULE_C2 = ("reproduced if (a) 0.994 lies in the 95% CI of UGC's test WGA or within 0.005 of its "
@@ -286,10 +288,12 @@ RULE_C8 = ("paired differences UGC(MLP) - linear probe (linear model, ERM) at th
            "lies below 0; partly if one; not otherwise")
 
 
-def verdict_c8(df: pd.DataFrame, preset: str, definition: str) -> Verdict:
+def verdict_c8(df: pd.DataFrame, preset: str, definition: str,
+               probe: str = "linear probe (ERM)") -> Verdict:
+    """probe names the linear variant compared against (a deviation-log alternative)."""
     metric = DEFINITIONS[definition]
     ugc = dict(preset=preset, variant="UGC (MLP)")
-    probe = dict(preset=preset, variant="linear probe (ERM)")
+    probe = dict(preset=preset, variant=probe)
     d_wga = per_seed(df, metric, "val", **ugc) - per_seed(df, metric, "val", **probe)
     d_loss = per_seed(df, "loss", "val", **ugc) - per_seed(df, "loss", "val", **probe)
     m, lo, hi = _three(d_wga)

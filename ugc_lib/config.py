@@ -145,6 +145,7 @@ class ObjectiveConfig:
     method: str = "group_dro"  # [text] min-max Group DRO over clusters; [code] "inverse_freq"
     dro_eta: float = 0.01  # [ours] Group DRO step size, Sagawa et al.'s reference default
     normalize_weights: bool = True  # [ours] static weights averaging 1; [code] False (1/|cluster|)
+    feature_weight_power: float = 1.0  # [ours] feature_weight: cluster weight = magnitude ** power
 
     def __post_init__(self) -> None:
         if self.method not in METHOD_NAMES:

@@ -9,7 +9,7 @@ from __future__ import annotations
 import itertools
 from typing import Any, Callable
 
-from .config import RunConfig, get_preset
+from .config import RunConfig, get_preset, signature_dim
 
 SEEDS = (0, 1, 2, 3, 4)  # [ours] 5 seeds for every interval
 PAPER_SEEDS = (0, 1, 2)  # [text] "three independent seeds" (C3); which three is not given
@@ -63,10 +63,12 @@ def linear_probe(base: RunConfig) -> list[RunConfig]:
     by ERM (the probe as a baseline) and trained with UGC (the same method on a
     linear model; where='fc' is then the whole model).
     """
-    linear = base.with_updates(**{"model.kind": "linear", "model.hidden_dims": ()})
+    linear = base.with_updates(**{"model.kind": "linear", "model.hidden_dims": (),
+                                  "grouping.pca_dim": None})
     if base.grouping.pca_dim is not None:
-        # A linear model on 6 inputs has 14 gradient coordinates; PCA 10 still fits.
-        linear = linear.with_updates(**{"grouping.pca_dim": min(base.grouping.pca_dim, 10)})
+        # A linear model on 6 inputs has only 14 gradient coordinates; PCA keeps at most those.
+        dim = min(base.grouping.pca_dim, signature_dim(linear))
+        linear = linear.with_updates(**{"grouping.pca_dim": dim})
     return [base, linear.with_updates(**{"objective.method": "erm"}), linear]
 
 

@@ -360,3 +360,10 @@ def verdict_c14(checks: pd.DataFrame) -> Verdict:
     return Verdict("C14", "both", "-", "fraction of runs with identical clusters (real vs garbage s)",
                    None, m, lo, hi, int(checks["seed"].nunique()),
                    REPRODUCED if ok.all() else NOT_REPRODUCED, RULE_C14, detail)
+
+
+def c14_checks(presets: Sequence[str], seeds: Sequence[int], **dotted) -> pd.DataFrame:
+    """c14_check for each preset (with optional dotted overrides) and seed, as a frame."""
+    return pd.DataFrame([{"preset": p, "seed": seed,
+                          **c14_check(get_preset(p).with_updates(**dotted), seed)}
+                         for p in presets for seed in seeds])

@@ -10,14 +10,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Sequence
 
-import matplotlib
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
-import pandas as pd  # noqa: E402
-import seaborn as sns  # noqa: E402
-
-from .summary import METRIC_LABELS, at_epoch  # noqa: E402
+from .summary import METRIC_LABELS, at_epoch
 
 CURVE_METRICS = ("wga_s", "wga_ys", "loss")
 ERRORBAR = ("ci", 95)

@@ -66,15 +66,16 @@ class FeatureMagnitude(StaticWeights):
     """Fig. 3's "input-feature cluster reweighting (weight by mean feature magnitude)".
 
     Our reading: each cluster's weight is the mean over its members of the mean
-    absolute input feature, mean_{i in g} mean_j |x_ij|; every sample gets its
-    cluster's weight.
+    absolute input feature, m_g = mean_{i in g} mean_j |x_ij|, raised to
+    cfg.feature_weight_power (1 by default; -1 is the inverse reading); every sample
+    gets its cluster's weight.
     """
     needs_clusters = True
 
     def sample_weights(self, groups, features):
         magnitude = np.abs(features).mean(axis=1)  # (N,)
         per_group = np.bincount(groups, weights=magnitude) / np.bincount(groups)
-        return per_group[groups]
+        return per_group[groups] ** self.cfg.feature_weight_power
 
 
 class GroupDRO(Objective):

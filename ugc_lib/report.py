@@ -50,8 +50,9 @@ def all_verdicts(results: dict[str, dict]) -> list[dict]:
 
 
 def _claim_order(v: dict) -> tuple:
-    digits = "".join(ch for ch in v["id"] if ch.isdigit())
-    return (int(digits or 0), v["id"], v["preset"], v["definition"])
+    import re
+    m = re.match(r"C(\d+)", v["id"])
+    return (int(m.group(1)) if m else 0, v["id"], v["preset"], v["definition"])
 
 
 def verdict_frame(verdicts: list[dict]) -> pd.DataFrame:
@@ -63,6 +64,55 @@ def verdict_frame(verdicts: list[dict]) -> pd.DataFrame:
                      "measured (95% CI)": f"{v['mean']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]",
                      "seeds": v["n_seeds"], "verdict": v["verdict"]})
     return pd.DataFrame(rows)
+
+
+CLAIMS_JSON_FIELDS = ("id", "preset", "definition", "paper_value", "mean", "ci_low", "ci_high",
+                      "n_seeds", "verdict", "rule")
+
+
+def _json_number(x):
+    return None if isinstance(x, float) and x != x else x  # NaN -> null (strict JSON)
+
+
+def write_claims_json(path: str | Path, verdicts: Iterable[Verdict]) -> Path:
+    """reports/claims.json: one object per (claim, preset, definition)."""
+    rows = []
+    for v in verdicts:
+        d = v.to_dict()
+        row = {k: _json_number(d[k]) for k in CLAIMS_JSON_FIELDS}
+        row["statistic"] = d["statistic"]
+        row["detail"] = d["detail"]
+        rows.append(row)
+    path = Path(path)
+    atomic_write_json(path, {"claims": rows})
+    return path
+
+
+def load_claims(report_dir: str | Path) -> list[dict] | None:
+    path = Path(report_dir) / "claims.json"
+    if not path.exists():
+        return None
+    return json.loads(path.read_text())["claims"]
+
+
+def _cell(v: dict) -> str:
+    if v["mean"] is None or v["mean"] != v["mean"]:  # not computed
+        return v["verdict"]
+    return f"{v['verdict']} ({v['mean']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}])"
+
+
+def claims_summary(claims_rows: list[dict]) -> pd.DataFrame:
+    """One row per claim; one column per preset x WGA definition ("-": no WGA involved)."""
+    table: dict[str, dict[str, str]] = {}
+    for v in sorted(claims_rows, key=_claim_order):
+        row = table.setdefault(v["id"], {"claim": v["id"]})
+        presets = ["paper_text", "paper_code"] if v["preset"] == "both" else [v["preset"]]
+        defs = ["s", "ys"] if v["definition"] == "-" else [v["definition"]]
+        for p in presets:
+            for d in defs:
+                row[f"{p} WGA({'s' if d == 's' else 'y,s'})"] = _cell(v)
+    cols = ["claim"] + [f"{p} WGA({d})" for p in ("paper_text", "paper_code") for d in ("s", "y,s")]
+    return pd.DataFrame(list(table.values())).reindex(columns=cols).fillna("")
 
 
 def _table_html(table: dict) -> str:
@@ -79,12 +129,16 @@ def write_index(report_dir: str | Path, notebooks: Sequence[str]) -> Path:
              "border-bottom:1px solid #ddd}.cap{background:#f6f6f6;padding:8px}"
              "img{max-width:100%}</style></head><body>",
              "<h1>Unsupervised Gradient Clustering: replication report</h1>"]
-    verdicts = all_verdicts(results)
-    parts.append("<h2>Claims: verdicts</h2>")
-    if verdicts:
-        parts.append(verdict_frame(verdicts).to_html(index=False, border=0))
+    ledger = load_claims(report_dir)
+    parts.append("<h2>Claims: verdicts (the ledger, notebook 12)</h2>")
+    if ledger:
+        parts.append("<p>Each cell: verdict (mean [95% CI] over seeds). For claims that do not "
+                     "involve worst-group accuracy the same verdict fills both WGA columns. "
+                     "Rules and details: <a href='12_claims.html'>12_claims</a>, "
+                     "<a href='claims.json'>claims.json</a>.</p>")
+        parts.append(claims_summary(ledger).to_html(index=False, border=0))
     else:
-        parts.append("<p>No verdicts yet.</p>")
+        parts.append("<p>No ledger yet: run notebook 12.</p>")
     parts.append("<h2>Figures: the paper's caption beside our reproduction</h2>")
     for fig, caption in PAPER_CAPTIONS.items():
         png = report_dir / "figures" / f"{fig}.png"
@@ -114,9 +168,10 @@ def index_figures(index_html: str) -> list[str]:
 
 
 def readme_table(report_dir: str | Path) -> str:
-    df = verdict_frame(all_verdicts(load_results(report_dir)))
-    if df.empty:
-        return "_No verdicts yet._"
+    ledger = load_claims(report_dir)
+    if not ledger:
+        return "_No verdicts yet: run notebook 12._"
+    df = claims_summary(ledger)
     header = "| " + " | ".join(df.columns) + " |"
     sep = "|" + "---|" * len(df.columns)
     rows = ["| " + " | ".join(str(x) for x in row) + " |" for row in df.itertuples(index=False)]

@@ -242,3 +242,23 @@ def verdict_c4(mean_cos: Sequence[float], minority_f1: Sequence[float], preset: 
     info.update(detail or {})
     return Verdict("C4", preset, "-", "mean cos(grad, -y x), linear sq. loss, init 1e-3",
                    None, m, lo, hi, len(cos), verdict, RULE_C4, info)
+
+
+def c4_verdicts(data_cfg: DataConfig, seeds: Sequence[int], groupings: dict[str, GroupingConfig],
+                al: pd.DataFrame | None = None, linear: pd.DataFrame | None = None) -> list[Verdict]:
+    """RULE_C4 for each grouping (preset): cosine at C4_INIT_SCALE before training, and the
+    minority F1 of k-means on those same gradients. al / linear are alignment_frame /
+    linear_recovery_frame outputs when already computed (else computed here)."""
+    if al is None:
+        al = alignment_frame(data_cfg, seeds, scales=(C4_INIT_SCALE,), optimizers=())
+    if linear is None:
+        linear = linear_recovery_frame(data_cfg, seeds, groupings, optimizers=(),
+                                       s_pm_diagnostic=False)
+    at_rule = al[(al["stage"] == "init") & (al["init_scale"] == C4_INIT_SCALE)].set_index("seed")["mean_cos"]
+    out = []
+    for preset in groupings:
+        rows = linear[(linear["kmeans"] == preset)
+                      & (linear["gradients"] == f"linear, init {C4_INIT_SCALE:g}")].set_index("seed")
+        out.append(verdict_c4(at_rule.to_numpy(), rows["minority_f1"].loc[at_rule.index].to_numpy(),
+                              preset, detail={"ari_s_mean": round(float(rows["ari_s"].mean()), 4)}))
+    return out

@@ -130,18 +130,13 @@ display(group_means)
 # ## Verdict (C4)
 
 # %%
-at_rule = al[(al["stage"] == "init") & (al["init_scale"] == theory.C4_INIT_SCALE)].set_index("seed")["mean_cos"]
-verdicts = []
-for preset in presets:
-    rows = linear[(linear["preset"] == preset) & (linear["gradients"] == f"linear, init {theory.C4_INIT_SCALE:g}")]
-    f1 = rows.set_index("seed")["minority_f1"].loc[at_rule.index]
-    ari_s = rows.set_index("seed")["ari_s"]
-    verdicts.append(theory.verdict_c4(at_rule.to_numpy(), f1.to_numpy(), preset,
-                                      detail={"ari_s_mean": round(float(ari_s.mean()), 4)}))
+verdicts = theory.c4_verdicts(data_cfg, seeds, {p: config.get_preset(p).grouping for p in presets},
+                              al=al, linear=linear.rename(columns={"preset": "kmeans"}))
 display(claims.verdict_table(verdicts))
 for v in verdicts:
+    f1_mean, f1_lo, f1_hi = v.detail["minority_f1"]
     print(f"{v.preset}: (a) cosine ok: {v.detail['a_cosine_ok']}, (b) minority F1 ok: "
-          f"{v.detail['b_minority_f1_ok']}, minority F1 mean [CI] = {v.detail['minority_f1']}")
+          f"{v.detail['b_minority_f1_ok']}, minority F1 = {f1_mean:.3f} [{f1_lo:.3f}, {f1_hi:.3f}]")
 print("-", theory.RULE_C4)
 
 # %%

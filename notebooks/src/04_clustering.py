@@ -123,13 +123,10 @@ print("-", claims.RULE_C1)
 # the two trainings gave bit-identical results.
 
 # %%
-checks = pd.DataFrame([{"preset": p, "seed": seed, **explore.c14_check(config.get_preset(p), seed)}
-                       for p in presets for seed in seeds])
+checks = explore.c14_checks(presets, seeds)
 display(checks.round(3))
 print("clusters identical in every run:", bool(checks["clusters_identical"].all()))
-control = pd.DataFrame([{"preset": p, "seed": seed, **explore.c14_check(
-    config.get_preset(p).with_updates(**{"objective.method": "oracle_dro"}), seed)}
-    for p in presets for seed in seeds])
+control = explore.c14_checks(presets, seeds, **{"objective.method": "oracle_dro"})
 print("positive control (oracle Group DRO reads the groups): final weights identical in",
       int(control["weights_identical"].sum()), "of", len(control), "runs")
 

@@ -1,0 +1,78 @@
+"""The committed report: every figure the index names exists, the README table is not
+stale, and the ledger covers every claim under both presets."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from ugc_lib.report import README_END, README_START, index_figures, readme_table
+
+ROOT = Path(__file__).resolve().parents[1]
+REPORTS = ROOT / "reports"
+CLAIM_IDS = [f"C{i}" for i in range(1, 15) if i not in (5, 6)] + ["C5a", "C5b", "C5c", "C6a",
+                                                                    "C6b", "C6c"]
+
+
+def test_every_figure_in_the_index_exists_and_is_not_empty():
+    html = (REPORTS / "index.html").read_text()
+    figures = index_figures(html)
+    assert len(figures) >= 6, "the index must show Fig. 1-6"
+    for rel in figures:
+        path = REPORTS / rel
+        assert path.is_file() and path.stat().st_size > 0, f"missing or empty figure {rel}"
+        assert path.with_suffix(".svg").is_file(), f"no SVG beside {rel}"
+
+
+def test_every_paper_figure_is_in_the_index():
+    figures = {Path(f).stem for f in index_figures((REPORTS / "index.html").read_text())}
+    for n in range(1, 7):
+        assert any(f.startswith(f"fig{n}_") for f in figures), f"Fig. {n} missing from the index"
+
+
+def test_readme_claims_table_is_current():
+    text = (ROOT / "README.md").read_text()
+    between = text.split(README_START, 1)[1].split(README_END, 1)[0].strip()
+    assert between == readme_table(REPORTS).strip(), (
+        "README claims table is stale: rerun `make reproduce` (run_all.py rewrites it)")
+
+
+def test_claims_json_covers_every_claim_under_both_presets():
+    rows = json.loads((REPORTS / "claims.json").read_text())["claims"]
+    required = {"id", "preset", "definition", "paper_value", "mean", "ci_low", "ci_high",
+                "n_seeds", "verdict", "rule"}
+    for row in rows:
+        assert required <= set(row), f"claims.json row lacks {required - set(row)}"
+        assert row["verdict"] in ("reproduced", "partly reproduced", "not reproduced",
+                                  "not testable as stated")
+    for cid in CLAIM_IDS:
+        presets = {r["preset"] for r in rows if r["id"] == cid}
+        assert presets & {"paper_text", "both"} and presets & {"paper_code", "both"}, (
+            f"{cid} lacks a verdict under both presets: {presets}")
+
+
+@pytest.mark.parametrize("cid", ["C2", "C5a", "C7", "C10"])
+def test_wga_claims_have_both_definitions(cid):
+    rows = json.loads((REPORTS / "claims.json").read_text())["claims"]
+    for preset in ("paper_text", "paper_code"):
+        defs = {r["definition"] for r in rows if r["id"] == cid and r["preset"] == preset}
+        assert defs == {"s", "ys"}, f"{cid}/{preset}: definitions {defs}"
+
+
+def test_committed_notebooks_match_their_sources():
+    """Every notebook source has an executed notebook whose code cells equal the source's."""
+    import nbformat
+
+    from ugc_lib.notebook_source import parse_percent
+
+    for src in sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py")):
+        nb_path = ROOT / "notebooks" / f"{src.stem}.ipynb"
+        assert nb_path.is_file(), f"{nb_path.name} not built: run `make reproduce`"
+        built = [c.source for c in parse_percent(src.read_text()).cells]
+        committed = [c.source for c in nbformat.read(nb_path, as_version=4).cells]
+        assert built == committed, f"{nb_path.name} is stale against {src.name}"
+        assert re.search(r"\d", json.dumps([c.get("outputs") for c in
+                                             nbformat.read(nb_path, as_version=4).cells]))
