@@ -31,7 +31,7 @@ ROOT = Path(__file__).resolve().parent
 NOTEBOOKS = ROOT / "notebooks"
 SOURCES = NOTEBOOKS / "src"
 REPORTS = ROOT / "reports"
-SMOKE_PARAMS = {"seeds": [0, 1], "jobs": 1}  # fast settings for --smoke
+SMOKE_PARAMS = {"seeds": [0, 1], "paper_seeds": [0, 1], "jobs": 1}  # fast settings for --smoke
 SMOKE_OUT = REPORTS / "_smoke"
 
 
@@ -136,7 +136,8 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", nargs="+", metavar="NB", help="notebooks to run (number or name)")
-    ap.add_argument("--jobs", type=int, default=1, help="notebooks executed in parallel")
+    ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
+                    help="notebooks executed in parallel (default: 2, or 1 on one core)")
     ap.add_argument("--list", action="store_true", help="list the notebooks and exit")
     ap.add_argument("--smoke", action="store_true",
                     help=f"fast settings {SMOKE_PARAMS} into {SMOKE_OUT.relative_to(ROOT)}")
@@ -154,9 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.jobs < 1:
         raise SystemExit(f"error: --jobs={args.jobs} must be >= 1")
     names = select(list(sources), args.only)
-    params = parse_overrides(args.param)
-    if args.smoke:
-        params = {**SMOKE_PARAMS, **params}
+    user_params = parse_overrides(args.param)
+    params = {**SMOKE_PARAMS, **user_params} if args.smoke else user_params
     out = args.out or (SMOKE_OUT if args.smoke else None)
     if params and out is None:
         raise SystemExit("error: parameter overrides need --out DIR (or --smoke), so committed "
@@ -169,23 +169,24 @@ def main(argv: list[str] | None = None) -> int:
 
     known = {n: notebook_parameters(parse_percent(sources[n].read_text())) for n in names}
     every = set().union(*known.values()) if known else set()
-    unknown = sorted(set(params) - every)
+    unknown = sorted(set(user_params) - every)  # smoke settings apply where a notebook has them
     if unknown:
         raise SystemExit(f"error: unknown parameter(s) {unknown}; the selected notebooks take "
                          f"{sorted(every)}")
 
     report_dir = Path(out) if out else REPORTS
     nb_dir = report_dir / "notebooks" if out else NOTEBOOKS
-    figures_dir = (report_dir / "figures").resolve()
-    results_dir = (report_dir / "results").resolve()
+    redirected = {"figures_dir": (report_dir / "figures").resolve(),  # outputs of a non-default
+                  "results_dir": (report_dir / "results").resolve(),  # run stay in --out
+                  "claims_path": (report_dir / "claims.json").resolve()}
     os.environ["UGC_NO_PROGRESS"] = "1"  # no progress bars inside committed outputs
 
     jobs = []
     for name in names:
         p = {k: v for k, v in params.items() if k in known[name]}
-        for key, value in (("figures_dir", str(figures_dir)), ("results_dir", str(results_dir))):
+        for key, value in redirected.items():
             if out is not None and key in known[name]:
-                p[key] = value
+                p[key] = str(value)
         jobs.append((name, p))
 
     print(f"running {len(jobs)} notebook(s) into {report_dir.relative_to(ROOT) if report_dir.is_relative_to(ROOT) else report_dir}")

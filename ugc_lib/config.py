@@ -11,16 +11,26 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass, field, fields, replace
+from types import SimpleNamespace
 from typing import Any
 
 SIGNATURE_WHERE = ("fc_weight", "fc", "all")
 GROUPING_SCOPES = ("global", "per_class")
+# What is clustered after the warm-up (ugc_lib.baselines.infer_groups): the paper's
+# gradients; GEORGE's penultimate features; SPARE's softmax outputs; a seeded permutation
+# of the gradient clusters (control); JTT's error set (misclassified = group 1).
+GROUPING_SOURCES = ("gradients", "features", "outputs", "random", "errors")
 KMEANS_INITS = ("random", "k-means++")
-MODEL_KINDS = ("mlp", "linear")
+MODEL_KINDS = ("mlp", "linear", "cnn")
+# "synthetic": the paper's data (ugc_lib.data); "colored_digits": our real-image benchmark
+# for C12 (ugc_lib.digits: scikit-learn's bundled 8x8 digits, coloured as Colored-MNIST).
+DATASETS = ("synthetic", "colored_digits")
+DIGITS_N_IMAGES = 1797  # images in sklearn.datasets.load_digits (bundled, no download)
+DIGITS_PIXELS = 64  # 8 x 8 grey levels per image
 OPTIMIZERS = ("adam", "sgd")
 # Method names are validated against ugc_lib.objectives.METHODS; listed here too so
 # that config validation does not import torch.
-METHOD_NAMES = ("erm", "group_dro", "inverse_freq", "feature_weight", "oracle_dro")
+METHOD_NAMES = ("erm", "group_dro", "inverse_freq", "feature_weight", "oracle_dro", "jtt")
 
 
 def _fail(field_name: str, value: Any, allowed: str) -> None:
@@ -38,8 +48,29 @@ class DataConfig:
     s_as_input: bool = True  # [code] s is the model's 6th input; the text says "hide s"
     normalize: bool = True  # [text][code] z-score the core features with train stats
     normalize_eps: float = 1e-6  # [code] added to the train std
+    # [ours] which data (DATASETS). With "colored_digits" s is the colour channel,
+    # spurious_corr / spurious_corr_test are P(colour = y), the input is the two-channel
+    # image (2 * 64 numbers, pixels in [0, 1]) and core_dim, core_shift, normalize and
+    # normalize_eps are unused (ugc_lib.digits.COLORED_DIGITS sets the benchmark's values).
+    dataset: str = "synthetic"
+    # [ours] colored_digits only: P(label flipped), drawn before the colour as in
+    # Colored-MNIST (Arjovsky et al., 2019, use 0.25), so shape alone predicts the label
+    # less well than colour does in training.
+    digits_label_noise: float = 0.25
 
     def __post_init__(self) -> None:
+        if self.dataset not in DATASETS:
+            _fail("data.dataset", self.dataset, f"one of {DATASETS}")
+        if self.dataset == "colored_digits":
+            if self.n_samples > DIGITS_N_IMAGES:
+                _fail("data.n_samples", self.n_samples,
+                      f"an integer <= {DIGITS_N_IMAGES} (the digits images) for "
+                      f"dataset='colored_digits'")
+            if not self.s_as_input:
+                _fail("data.s_as_input", self.s_as_input,
+                      "True for dataset='colored_digits' (the colour is part of the image)")
+        if not 0.0 <= self.digits_label_noise <= 0.5:
+            _fail("data.digits_label_noise", self.digits_label_noise, "a probability in [0, 0.5]")
         if self.n_samples < 3:
             _fail("data.n_samples", self.n_samples, "an integer >= 3")
         if len(self.split_sizes) != 3 or any(int(n) < 1 for n in self.split_sizes):
@@ -58,6 +89,8 @@ class DataConfig:
 
     @property
     def input_dim(self) -> int:
+        if self.dataset == "colored_digits":
+            return 2 * DIGITS_PIXELS  # two colour channels of 8 x 8
         return self.core_dim + int(self.s_as_input)
 
 
@@ -66,10 +99,19 @@ class ModelConfig:
     kind: str = "mlp"  # [text] "two-layer MLP"; "linear" is the Fig. 4 linear probe
     hidden_dims: tuple[int, ...] = (32, 32)  # [code] two hidden layers of 32
     n_classes: int = 2  # [text] binary label, trained with cross-entropy [code]
+    # [ours] kind="cnn" (the C12 "more complex model"): one 3x3 conv + ReLU per entry, a
+    # 2x2 max-pool after the first, then flatten -> the final Linear.
+    cnn_channels: tuple[int, ...] = (16, 32, 32)
+    image_side: int = 8  # [ours] kind="cnn": flat input reshaped to (C, side, side); digits: 8
 
     def __post_init__(self) -> None:
         if self.kind not in MODEL_KINDS:
             _fail("model.kind", self.kind, f"one of {MODEL_KINDS}")
+        if self.kind == "cnn" and (len(self.cnn_channels) == 0
+                                   or any(int(c) < 1 for c in self.cnn_channels)):
+            _fail("model.cnn_channels", self.cnn_channels, "one or more positive integers")
+        if self.image_side < 2 or self.image_side % 2:
+            _fail("model.image_side", self.image_side, "an even integer >= 2 (one 2x2 max-pool)")
         if any(int(h) < 1 for h in self.hidden_dims):
             _fail("model.hidden_dims", self.hidden_dims, "positive integers")
         if self.kind == "mlp" and len(self.hidden_dims) == 0:
@@ -122,8 +164,20 @@ class GroupingConfig:
     kmeans_init: str = "k-means++"  # [ours] for the text; [code] "random" training points
     kmeans_n_init: int = 10  # [ours] for the text; [code] 1
     kmeans_max_iter: int = 300  # [ours] for the text; [code] 10 Lloyd iterations
+    source: str = "gradients"  # [ours] the paper's; baselines: see GROUPING_SOURCES
+    # [ours] scaling (gradients.signatures, grouping.GradientClustering); defaults keep the
+    # paper's pipeline: a seeded Gaussian (JL) projection of each signature to this many
+    # dims, None = none; sklearn's MiniBatchKMeans when N exceeds this (0: always),
+    # None = never.
+    projection_dim: int | None = None
+    minibatch_kmeans_above: int | None = None
 
     def __post_init__(self) -> None:
+        for name, low in (("projection_dim", 1), ("minibatch_kmeans_above", 0)):
+            if getattr(self, name) is not None and getattr(self, name) < low:
+                _fail(f"grouping.{name}", getattr(self, name), f"None or an integer >= {low}")
+        if self.source not in GROUPING_SOURCES:
+            _fail("grouping.source", self.source, f"one of {GROUPING_SOURCES}")
         if self.where not in SIGNATURE_WHERE:
             _fail("grouping.where", self.where, f"one of {SIGNATURE_WHERE}")
         if self.pca_dim is not None and self.pca_dim < 1:
@@ -146,12 +200,18 @@ class ObjectiveConfig:
     dro_eta: float = 0.01  # [ours] Group DRO step size, Sagawa et al.'s reference default
     normalize_weights: bool = True  # [ours] static weights averaging 1; [code] False (1/|cluster|)
     feature_weight_power: float = 1.0  # [ours] feature_weight: cluster weight = magnitude ** power
+    # [ours] JTT (Liu et al., 2021): weight of the warm-up model's training errors (the rest
+    # weigh 1). JTT's T, the ERM epochs before the error set is taken, is train.warmup_epochs.
+    # 20 is inside Liu et al.'s tuned range (6 to 100); notebook 13 sweeps {5, 20, 50}.
+    jtt_lambda_up: float = 20.0
 
     def __post_init__(self) -> None:
         if self.method not in METHOD_NAMES:
             _fail("objective.method", self.method, f"one of {METHOD_NAMES}")
         if not self.dro_eta > 0:
             _fail("objective.dro_eta", self.dro_eta, "a number > 0")
+        if not self.jtt_lambda_up > 0:
+            _fail("objective.jtt_lambda_up", self.jtt_lambda_up, "a number > 0")
 
 
 @dataclass(frozen=True)
@@ -167,13 +227,18 @@ class RunConfig:
         n_train = self.data.split_sizes[0]
         if self.grouping.k > n_train:
             _fail("grouping.k", self.grouping.k, f"an integer <= the training size {n_train}")
-        if self.grouping.pca_dim is not None:
-            sig_dim = signature_dim(self)
+        if self.grouping.pca_dim is not None and self.grouping.source != "errors":
+            sig_dim = grouping_input_dim(self)
             limit = min(sig_dim, n_train)
             if self.grouping.pca_dim > limit:
                 _fail("grouping.pca_dim", self.grouping.pca_dim,
                       f"None or an integer <= {limit} (signature dim {sig_dim}, "
                       f"training size {n_train})")
+        if (self.objective.method == "jtt") != (self.grouping.source == "errors"):
+            raise ValueError(f"objective.method={self.objective.method!r} with grouping.source="
+                             f"{self.grouping.source!r} is invalid: JTT trains on the error set, "
+                             f"so objective.method='jtt' goes with grouping.source='errors' "
+                             f"and only with it")
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
@@ -184,7 +249,9 @@ class RunConfig:
 
 
 def signature_dim(cfg: RunConfig) -> int:
-    """Length of one per-sample gradient signature for this config."""
+    """Length of one per-sample gradient signature for this config (before any projection)."""
+    if cfg.model.kind == "cnn":
+        return _cnn_signature_dim(cfg.model, cfg.data.input_dim, cfg.grouping.where)
     widths = [cfg.data.input_dim]
     if cfg.model.kind == "mlp":
         widths += list(cfg.model.hidden_dims)
@@ -195,6 +262,36 @@ def signature_dim(cfg: RunConfig) -> int:
     if cfg.grouping.where == "fc":
         return last_w + widths[-1]
     return sum(a * b + b for a, b in zip(widths[:-1], widths[1:]))
+
+
+def cnn_feature_dim(model: ModelConfig) -> int:
+    """Width of the CNN's final-layer input: last channels x (side / 2)^2 (one max-pool)."""
+    return int(model.cnn_channels[-1]) * (model.image_side // 2) ** 2
+
+
+def _cnn_signature_dim(model: ModelConfig, input_dim: int, where: str) -> int:
+    feat, c = cnn_feature_dim(model), model.n_classes
+    if where == "fc_weight":
+        return feat * c
+    if where == "fc":
+        return feat * c + c
+    channels = [input_dim // model.image_side ** 2, *map(int, model.cnn_channels)]
+    convs = sum(a * b * 9 + b for a, b in zip(channels[:-1], channels[1:]))  # 3x3 kernels
+    return convs + feat * c + c
+
+
+def grouping_input_dim(cfg: RunConfig) -> int:
+    """Columns of the matrix that grouping.source clusters (before PCA)."""
+    source = cfg.grouping.source
+    if source == "features":  # the final layer's input: its weight is (n_classes, features)
+        # (a namespace, not a RunConfig: building one would run this validation again)
+        weight_only = SimpleNamespace(data=cfg.data, model=cfg.model,
+                                      grouping=replace(cfg.grouping, where="fc_weight"))
+        return signature_dim(weight_only) // cfg.model.n_classes
+    if source in ("outputs", "errors"):
+        return cfg.model.n_classes  # softmax probabilities
+    # gradients, and random (a permutation of their clusters); projected if asked
+    return cfg.grouping.projection_dim or signature_dim(cfg)
 
 
 def override(cfg: RunConfig, updates: dict[str, Any]) -> RunConfig:
@@ -264,15 +361,16 @@ def get_preset(name: str) -> RunConfig:
 
 
 # The paper's Table 1, mapped to config fields (regenerated as a table by figures.table1).
-TABLE1_FIELDS: list[tuple[str, str, str]] = [
-    ("Warm-up epochs", "train.warmup_epochs", "extract gradients after epoch 1"),
-    ("Post-clustering epochs", "train.robust_epochs", "post-clustering"),
-    ("Batch size", "train.batch_size", "training"),
-    ("k (clusters)", "grouping.k", "binary spurious groups"),
-    ("PCA dimension", "grouping.pca_dim", "gradient reduction"),
-    ("Optimizer", "train.optimizer", "default betas"),
-    ("Learning rate", "train.lr", "sweep {1e-4, 1e-3, 1e-2}"),
-    ("Weight decay", "train.weight_decay", "varied, see Fig. 6"),
+# (setting, config field, the paper's value, the paper's note)
+TABLE1_FIELDS: list[tuple[str, str, str, str]] = [
+    ("Warm-up epochs", "train.warmup_epochs", "1", "extract gradients after epoch 1"),
+    ("Post-clustering epochs", "train.robust_epochs", "5", "post-clustering"),
+    ("Batch size", "train.batch_size", "64", "training"),
+    ("k (clusters)", "grouping.k", "2", "binary spurious groups"),
+    ("PCA dimension", "grouping.pca_dim", "10", "gradient reduction"),
+    ("Optimizer", "train.optimizer", "Adam", "default betas"),
+    ("Learning rate", "train.lr", "1e-4, 1e-3, 1e-2", "sweep (presets: the best, 1e-2)"),
+    ("Weight decay", "train.weight_decay", "varied", "see Fig. 6 (presets: none)"),
 ]
 
 

@@ -84,6 +84,22 @@ def make_synthetic(cfg: DataConfig, seed: int) -> Dataset:
     return Dataset(**{name: build(idx) for name, idx in index.items()})
 
 
+def make_dataset(cfg: DataConfig, seed: int) -> Dataset:
+    """The dataset cfg.dataset names, for one seed: the one entry point runs use.
+
+    "synthetic" is make_synthetic (unchanged); "colored_digits" is
+    ugc_lib.digits.make_colored_digits (bundled scikit-learn images, never downloaded).
+    """
+    if cfg.dataset == "synthetic":
+        return make_synthetic(cfg, seed)
+    if cfg.dataset == "colored_digits":
+        from .digits import make_colored_digits  # digits imports this module
+
+        return make_colored_digits(cfg, seed)
+    raise ValueError(f"data.dataset={cfg.dataset!r} is invalid: allowed 'synthetic', "
+                     f"'colored_digits'")
+
+
 def group_counts(ds: Dataset) -> dict[str, dict[str, int]]:
     """Count of each (y, s) group per split."""
     out = {}

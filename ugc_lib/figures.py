@@ -56,7 +56,8 @@ def save_figure(fig: plt.Figure, name: str, outdir: str | Path) -> list[Path]:
     outdir.mkdir(parents=True, exist_ok=True)
     paths = [outdir / f"{name}.png", outdir / f"{name}.svg"]
     fig.savefig(paths[0], dpi=110, bbox_inches="tight")
-    fig.savefig(paths[1], bbox_inches="tight", metadata={"Date": None})
+    with plt.rc_context({"svg.hashsalt": "ugc"}):  # stable element ids: same figure, same file
+        fig.savefig(paths[1], bbox_inches="tight", metadata={"Date": None})
     return paths
 
 

@@ -94,12 +94,15 @@ class GradientClustering:
     """PCA (optional) then k-means on signatures, over all samples or within each class.
 
     With scope="per_class" the labels are class * k + cluster, so up to k * n_classes
-    groups; y is then required by fit.
+    groups; y is then required by fit. minibatch_above: when a k-means problem has more
+    than this many samples, scikit-learn's MiniBatchKMeans (same init, n_init, max_iter,
+    random_state; batches of 1024) replaces the exact Lloyd iterations; None = never.
     """
 
     def __init__(self, k: int = 2, pca_dim: int | None = 10, scope: str = "global",
                  kmeans_init: str = "k-means++", kmeans_n_init: int = 10,
-                 kmeans_max_iter: int = 300, random_state: int | None = 0):
+                 kmeans_max_iter: int = 300, random_state: int | None = 0,
+                 minibatch_above: int | None = None):
         self.k = k
         self.pca_dim = pca_dim
         self.scope = scope
@@ -107,14 +110,22 @@ class GradientClustering:
         self.kmeans_n_init = kmeans_n_init
         self.kmeans_max_iter = kmeans_max_iter
         self.random_state = random_state
+        self.minibatch_above = minibatch_above
 
     @classmethod
     def from_config(cls, cfg: GroupingConfig, random_state: int | None) -> "GradientClustering":
         return cls(k=cfg.k, pca_dim=cfg.pca_dim, scope=cfg.scope, kmeans_init=cfg.kmeans_init,
                    kmeans_n_init=cfg.kmeans_n_init, kmeans_max_iter=cfg.kmeans_max_iter,
-                   random_state=random_state)
+                   random_state=random_state, minibatch_above=cfg.minibatch_kmeans_above)
 
     def _cluster(self, Z: np.ndarray) -> np.ndarray:
+        if self.minibatch_above is not None and len(Z) > self.minibatch_above:
+            from sklearn.cluster import MiniBatchKMeans
+
+            mb = MiniBatchKMeans(self.k, init=self.kmeans_init, n_init=self.kmeans_n_init,
+                                 max_iter=self.kmeans_max_iter, batch_size=1024,
+                                 random_state=self.random_state)
+            return mb.fit(Z).labels_
         km = KMeans(self.k, init=self.kmeans_init, n_init=self.kmeans_n_init,
                     max_iter=self.kmeans_max_iter, random_state=self.random_state)
         return km.fit(Z).labels_

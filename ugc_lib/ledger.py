@@ -13,7 +13,7 @@ from typing import Callable, Sequence
 import pandas as pd
 
 from . import claims
-from .claims import NOT_REPRODUCED, NOT_TESTABLE, Verdict
+from .claims import NOT_REPRODUCED, Verdict
 from .config import RunConfig, get_preset
 from .experiments import add_variant, study_configs
 from .runner import sweep, to_frame
@@ -53,8 +53,8 @@ CLAIMS: dict[str, Claim] = {c.id: c for c in [
           "09_ablation_normalization"),
     Claim("C10", "Fig. 6", "At LR 1e-3, moderate decay (1e-4) gives slight gains; large decay "
           "hurts.", "10_ablation_weight_decay"),
-    Claim("C11", "Abstract", "UGC adds minimal overhead.", "benchmarks (not yet built)"),
-    Claim("C12", "Abstract; Sec. 1", "UGC scales to complex models.", "real data (not yet built)"),
+    Claim("C11", "Abstract", "UGC adds minimal overhead.", "16_scaling (python -m benchmarks)"),
+    Claim("C12", "Abstract; Sec. 1", "UGC scales to complex models.", "15_colored_digits"),
     Claim("C13", "Sec. 2", "UGC is the first to cluster per-sample gradient vectors to form "
           "pseudo-groups.", "literature (not computed)"),
     Claim("C14", "Abstract; Sec. 5", "Results are obtained without any group labels.",
@@ -110,27 +110,17 @@ def evaluate(base: RunConfig, seeds: Sequence[int], jobs: int = 1,
 
 
 def literature_verdicts(presets: Sequence[str]) -> list[Verdict]:
-    """C11-C13: not computed here, each with its reason."""
+    """C13: a literature check, not computed."""
     nan = float("nan")
-    out = []
-    for p in presets:
-        out.append(Verdict("C11", p, "-", "UGC step time / training epoch time", None, nan, nan,
-                           nan, 0, NOT_TESTABLE, "measured by the benchmark suite, which is not "
-                           "built yet; no verdict until it is",
-                           {"computed": False}))
-        out.append(Verdict("C12", p, "-", "UGC on real data with a larger model", None, nan, nan,
-                           nan, 0, NOT_TESTABLE, "the paper runs only the synthetic MLP; the "
-                           "real-data study (Colored-Digits, CNN) is not built yet",
-                           {"computed": False}))
-        out.append(Verdict("C13", p, "-", "prior work clustering per-sample gradients", None, nan,
-                           nan, nan, 0, NOT_REPRODUCED,
-                           "literature check, not computed: not reproduced if prior work clusters "
-                           "per-sample gradients into pseudo-groups for group-robust training",
-                           {"computed": False,
-                            "prior_work": "GRASP (Zeng et al., 2022, arXiv 2210.06759) clusters "
-                                          "per-sample gradients within each class and runs Group "
-                                          "DRO on the clusters, before this paper"}))
-    return out
+    return [Verdict("C13", p, "-", "prior work clustering per-sample gradients", None, nan, nan,
+                    nan, 0, NOT_REPRODUCED,
+                    "literature check, not computed: not reproduced if prior work clusters "
+                    "per-sample gradients into pseudo-groups for group-robust training",
+                    {"computed": False,
+                     "prior_work": "GRASP (Zeng et al., 2022, arXiv 2210.06759) clusters "
+                                   "per-sample gradients within each class and runs Group DRO "
+                                   "on the clusters, before this paper"})
+            for p in presets]
 
 
 def _best_val_epoch(metric: str) -> FrameHook:

@@ -9,6 +9,8 @@ the pseudo-groups (clusters) or, for the oracle only, from the true (y, s) group
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 import torch
 
@@ -114,12 +116,39 @@ class OracleGroupDRO(GroupDRO):
     uses_true_groups = True
 
 
+class JTT(StaticWeights):
+    """Just Train Twice (Liu et al., 2021): upweight the warm-up model's training errors.
+
+    groups is the error set from grouping.source="errors" (1 = misclassified after the
+    warm-up, 0 = correct): weight_i = cfg.jtt_lambda_up on errors, 1 elsewhere (then
+    normalised like every static weight). Unlike Liu et al., training continues from the
+    warm-up model rather than restarting, as every method here does. An empty error set
+    leaves all weights at 1, i.e. ERM; that is warned about and recorded in state().
+    """
+    needs_clusters = True
+
+    def sample_weights(self, groups, features):
+        errors = groups == 1
+        self.n_errors = int(errors.sum())
+        if self.n_errors == 0:
+            warnings.warn("JTT: the warm-up model makes no training error, so the error set is "
+                          "empty and JTT trains as ERM", RuntimeWarning, stacklevel=2)
+        return np.where(errors, self.cfg.jtt_lambda_up, 1.0)
+
+    def state(self):
+        out = {"n_errors": self.n_errors}
+        if self.n_errors == 0:
+            out["warning"] = "empty error set: JTT fell back to ERM (all weights 1)"
+        return out
+
+
 METHODS: dict[str, type[Objective]] = {
     "erm": ERM,
     "group_dro": GroupDRO,
     "inverse_freq": InverseFrequency,
     "feature_weight": FeatureMagnitude,
     "oracle_dro": OracleGroupDRO,
+    "jtt": JTT,
 }
 assert tuple(METHODS) == METHOD_NAMES, "keep config.METHOD_NAMES in step with METHODS"
 

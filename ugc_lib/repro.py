@@ -8,6 +8,7 @@ import random
 
 import numpy as np
 import torch
+from threadpoolctl import threadpool_limits
 
 
 def seed_everything(seed: int, threads: int = 1) -> None:
@@ -17,6 +18,9 @@ def seed_everything(seed: int, threads: int = 1) -> None:
     torch.manual_seed(seed)
     torch.use_deterministic_algorithms(True, warn_only=False)
     torch.set_num_threads(threads)
+    # NumPy/scikit-learn BLAS (PCA, k-means distances) too, so a run gives the same numbers
+    # whether it runs alone or in a parallel sweep.
+    threadpool_limits(limits=threads)
     # cuBLAS needs this for deterministic matmuls on CUDA; harmless on CPU.
     os.environ.setdefault("CUBLAS_WORKSPACE_CONFIG", ":4096:8")
 

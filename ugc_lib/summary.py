@@ -28,6 +28,11 @@ def at_epoch(df: pd.DataFrame, epoch: int | None = None, split: str | None = Non
     return out.reset_index(drop=True)
 
 
+def _fmt(x: float, decimals: int) -> str:
+    text = f"{x:.{decimals}f}"
+    return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.000"
+
+
 def summarize(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str],
               decimals: int = 3) -> pd.DataFrame:
     """One row per `by` group: for each metric "mean [low, high]" over seeds, and n."""
@@ -37,7 +42,8 @@ def summarize(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str],
         row = dict(zip(by, key))
         for m in metrics:
             mean, lo, hi = bootstrap_ci(part[m].to_numpy())
-            row[METRIC_LABELS.get(m, m)] = f"{mean:.{decimals}f} [{lo:.{decimals}f}, {hi:.{decimals}f}]"
+            row[METRIC_LABELS.get(m, m)] = (f"{_fmt(mean, decimals)} [{_fmt(lo, decimals)}, "
+                                            f"{_fmt(hi, decimals)}]")
         row["n_seeds"] = int(part["seed"].nunique())
         rows.append(row)
     return pd.DataFrame(rows)
@@ -46,8 +52,8 @@ def summarize(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str],
 def table1() -> pd.DataFrame:
     """The paper's Table 1 regenerated from the presets."""
     rows = []
-    for label, dotted, note in TABLE1_FIELDS:
-        row = {"setting": label, "field": dotted, "paper note": note}
+    for label, dotted, paper, note in TABLE1_FIELDS:
+        row = {"setting": label, "field": dotted, "paper value": paper, "paper note": note}
         for name, cfg in PRESETS.items():
             row[name] = str(get_field(cfg, dotted))
         rows.append(row)

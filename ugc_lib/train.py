@@ -18,9 +18,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from .config import RunConfig
-from .data import Dataset, make_synthetic
-from .gradients import signatures
-from .grouping import GradientClustering
+from .data import Dataset, make_dataset
+from .baselines import infer_groups
 from .metrics import recovery, split_metrics
 from .models import build_model
 from .objectives import ERM, get_method
@@ -103,15 +102,12 @@ def fit(cfg: RunConfig, X: np.ndarray, y: np.ndarray, seed: int,
     warm = epochs[:cfg.train.warmup_epochs]
     run_epochs(ERM(np.zeros(len(y), dtype=np.int64), X, cfg.objective), warm, "warmup")
 
-    # Signatures and clusters are computed for every method (the recovery metrics are
-    # reported for all), but only methods with needs_clusters train on them. Neither
-    # step draws from the torch RNG, so baselines are unaffected.
-    t0 = time.perf_counter()
-    G = signatures(model, X, y, where=cfg.grouping.where, device=device)  # (N, P)
-    timings["signatures"] = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    clusters = GradientClustering.from_config(cfg.grouping, random_state=seed).fit(G, y).labels_
-    timings["clustering"] = time.perf_counter() - t0
+    # Signatures and pseudo-groups (from grouping.source: the paper's gradient clusters by
+    # default, or a baseline's, see baselines.py) are computed for every method (the
+    # recovery metrics are reported for all), but only methods with needs_clusters train
+    # on them. Neither step draws from the torch RNG, so baselines are unaffected.
+    G, clusters, group_timings = infer_groups(cfg.grouping, model, X, y, seed, device)  # (N, P), (N,)
+    timings.update(group_timings)
 
     groups = true_groups if method.uses_true_groups else clusters
     objective = method(groups, X, cfg.objective)
@@ -127,7 +123,7 @@ def fit(cfg: RunConfig, X: np.ndarray, y: np.ndarray, seed: int,
 def run_experiment(cfg: RunConfig, seed: int, dataset: Dataset | None = None,
                    progress: bool | None = None) -> dict:
     """One run: data, fit, per-epoch metrics on every split. A JSON-able record."""
-    ds = dataset if dataset is not None else make_synthetic(cfg.data, seed)
+    ds = dataset if dataset is not None else make_dataset(cfg.data, seed)
     history: list[dict] = []
     device = resolve_device(cfg.train.device)
 

@@ -1,0 +1,1 @@
+"""Benchmarks of the UGC pipeline; run with `python -m benchmarks` (see README.md)."""

@@ -1,0 +1,58 @@
+#!/usr/bin/env python
+"""Run every benchmark and write reports/benchmarks.json (atomically).
+
+    python -m benchmarks                 # the full sweep (a few minutes on 2 cores)
+    python -m benchmarks --quick --out /tmp/bench.json   # tiny sizes, seconds
+    python benchmarks/run.py ...         # the same
+
+The measuring code is ugc_lib/bench.py; notebook 16 plots the stored file.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+DEFAULT_OUT = ROOT / "reports" / "benchmarks.json"
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--out", type=Path, default=DEFAULT_OUT, help="output JSON file")
+    ap.add_argument("--quick", action="store_true", help="tiny sizes: a smoke test only")
+    ap.add_argument("--threads", type=int, default=1,
+                    help="torch threads (1: the training default, train.threads)")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args(argv)
+    if args.threads < 1:
+        raise SystemExit(f"error: --threads={args.threads} must be >= 1")
+    if args.quick and args.out.resolve() == DEFAULT_OUT.resolve():
+        raise SystemExit("error: --quick needs --out elsewhere: it must not overwrite the "
+                         "stored full benchmark")
+    sys.path.insert(0, str(ROOT))
+    from ugc_lib import bench
+
+    given = sys.argv[1:] if argv is None else argv
+    command = "python -m benchmarks" + ("".join(" " + shlex.quote(a) for a in given))
+    result = bench.run_benchmarks(quick=args.quick, threads=args.threads, seed=args.seed,
+                                  command=command)
+    path = bench.write(args.out, result)
+    s = result["signature_speed"]["speedup_vs_loop"]
+    print(f"wrote {path} in {result['wall_seconds']:.0f} s")
+    print(f"signatures vs the per-sample loop: torch.func {s['torch_func']:.0f}x, "
+          f"closed form {s['closed_form']:.0f}x")
+    for r in result["overhead"]:
+        print(f"overhead {r['model']}/{r['preset']}: UGC step = {r['step_over_epoch']:.2f} "
+              f"epochs = {r['step_over_training']:.2f} x the 6-epoch training")
+    for name, e in result["scaling"]["exponents"].items():
+        print(f"scaling {name}: time ~ {e['x']}^{e['time']:.2f}, "
+              f"peak memory ~ {e['x']}^{e['peak_memory']:.2f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

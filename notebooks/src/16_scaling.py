@@ -1,0 +1,131 @@
+# %% [markdown]
+# # 16 · Overhead and scaling of the UGC step
+#
+# **Claims tested.**
+# - **C11**: "UGC adds minimal overhead" (abstract). We time the UGC step (per-sample
+#   gradient signatures + PCA + k-means) against training.
+# - **C12** (its scaling side): "scales to complex models". How the step's time and memory
+#   grow with the number of samples N and with the model's size (notebook 15 tests the
+#   accuracy side on real images).
+#
+# **How.** The measurements are made by `python -m benchmarks` (`benchmarks/README.md`;
+# code in `ugc_lib/bench.py`), which writes `reports/benchmarks.json` with the machine it
+# ran on and the exact command. It takes a minute or two on 2 cores, too long and too
+# machine-dependent to redo inside a checked notebook: this notebook reads the stored file
+# (so its printed numbers are fixed as long as the file is), and reruns only a small live
+# check whose printed output is a yes/no. Everything is a ratio or a slope within one run;
+# nothing asserts a wall-clock time. The C11 rule was written in `ugc_lib/bench.py`
+# (`RULE_C11`) before the benchmark was first run.
+
+# %% tags=["parameters"]
+seeds = [0, 1, 2, 3, 4]
+jobs = 1
+figures_dir = "../reports/figures"
+results_dir = "../reports/results"
+benchmarks_path = "../reports/benchmarks.json"
+live_n = 300
+
+# %%
+import pandas as pd
+from IPython.display import display
+
+from ugc_lib import bench, claims, figures, report
+
+pd.set_option("display.width", 200)
+stored = bench.load(benchmarks_path)
+env = stored["environment"]
+print("command:", stored["command"])
+print(f"machine: {env['cpu_count']} CPUs ({env['cpu_capability']}), torch {env['torch']}, "
+      f"torch threads {env['torch_threads_benchmark']}, BLAS threads {env['blas_threads']}, "
+      f"memory measured by {stored['memory_mode']}")
+
+# %% [markdown]
+# ## (a) Signature extraction, the paper's setting
+# The paper's MLP after one warm-up epoch, N training samples, the gradient of the final
+# weight matrix (64 numbers per sample, as the paper's script takes it). "loop / method"
+# is how many times faster the method is than one backward pass per sample (the script's
+# way); the targets are the issue's. All three give the same matrix (last column).
+
+# %%
+speed_table = bench.speed_table(stored)
+display(speed_table)
+
+# %% [markdown]
+# ## (b) Overhead of the UGC step (C11)
+# `train.fit`'s own timings, medians over 5 repeats, 1,000 training samples, one torch
+# thread. First as the pipeline runs (NumPy/SciPy's BLAS at its default thread count:
+# what the verdict reads), then the same with BLAS limited to one thread (a diagnostic).
+
+# %%
+overhead_table = bench.overhead_table(stored)
+display(overhead_table)
+c11 = [bench.verdict_c11(stored, p) for p in ("paper_text", "paper_code")]
+display(claims.verdict_table(c11))
+print("-", bench.RULE_C11)
+
+# %% [markdown]
+# ## (c) Scaling with N and with model size
+# The step under the paper-text grouping (final-layer signatures in closed form, PCA to 10,
+# k-means++ with 10 restarts), with every library on one thread. Against N: the paper's
+# MLP on N synthetic samples, with exact k-means and with MiniBatchKMeans. Against model
+# size: MLPs with two hidden layers of 30 to 1,000 units (about 1e3 to 1e6 parameters) on
+# 1,000 samples, with the final layer in closed form, and with every parameter's gradient
+# via torch.func, projected to 64 dimensions by the seeded blockwise random projection.
+# Exponents are least-squares slopes on log-log axes (all points; the largest three);
+# the last column is the peak memory growth over the size of the N × D signature matrix.
+
+# %%
+exponent_table = bench.exponent_table(stored)
+display(exponent_table)
+fig = bench.fig_scaling(stored)
+_ = figures.save_figure(fig, "nb16_scaling", figures_dir)
+
+# %% [markdown]
+# ## Live check (small): the three signature paths agree, and their order of speed holds
+# Timed here on this machine at N = `live_n`, on one thread as the benchmark is; only the
+# yes/no answers are printed.
+
+# %%
+live = bench.signature_speed(n=live_n, repeats=3, seed=seeds[0], threads=1)
+s = live["seconds"]
+print("torch.func and closed form equal the loop to 1e-5:",
+      all(d < 1e-5 for d in live["max_abs_diff_vs_loop"].values()))
+print("closed form faster than torch.func, torch.func faster than the loop:",
+      s["closed_form"] < s["torch_func"] < s["loop"])
+
+# %%
+_ = report.save_results(results_dir, "16_scaling",
+                        tables={"Signature extraction speed-up": speed_table,
+                                "UGC step overhead": overhead_table,
+                                "Scaling exponents": exponent_table},
+                        verdicts=c11, figures=["nb16_scaling"])
+
+# %% [markdown]
+# ## Reading
+#
+# 1. **Signatures (a).** On the paper's setting torch.func is 67× faster than one backward
+#    pass per sample (target 30×: met) and the closed form 283× (target 500×: missed). At
+#    1,000 samples the closed form's time is mostly fixed per-call cost, so its lead grows
+#    with N (415× at 10,000 samples). All three give the same matrix to 1e-6.
+# 2. **Overhead (b), C11.** Under the script's preset (no PCA, one k-means start) the UGC
+#    step costs less than one training epoch for both models (0.49 and 0.74 epochs):
+#    reproduced. Under the text's preset it costs 2.89 epochs for the MLP and 21.3 for the
+#    CNN, 3.55 times the CNN's whole 6-epoch training: not reproduced. Nearly all of that
+#    time (0.98-0.99) is clustering (PCA, then k-means), and it is mostly a threading
+#    effect: with the BLAS library on one thread the same step costs 0.95 and 1.12 epochs
+#    (under that setting the text's preset would be "partly reproduced"). As the pipeline
+#    is configured (torch on one thread, NumPy/SciPy's BLAS on its default two), the
+#    clustering of the CNN's 1,026-wide signatures pays a large penalty on this 2-core
+#    machine.
+# 3. **Scaling in N (c).** Time grows slightly faster than linearly with exact k-means
+#    (exponent 1.15; 1.22 over the top decade, where ten k-means restarts dominate) and
+#    linearly with MiniBatchKMeans over the top decade (0.99). Peak memory grows with N
+#    (exponent 0.73) from 6.0 to 1.8 times the signature matrix: the per-sample-gradient
+#    part is bounded by batching, but PCA and k-means keep N-sized copies, so memory is not
+#    flat apart from the signature matrix; it stays within a small multiple of it.
+# 4. **Scaling in model size (c).** With final-layer signatures in closed form the step's
+#    time grows as parameters^0.40 (a forward pass plus PCA of 2h + 2 columns). With every
+#    parameter's gradient through torch.func and the random projection, time is about
+#    linear in the parameter count (0.96) and peak memory flattens at the top (exponent
+#    0.36 over the three largest models) once the cap on one batch of per-sample gradients
+#    binds; the projected signature matrix itself stays N × 64.
