@@ -28,7 +28,7 @@ def at_epoch(df: pd.DataFrame, epoch: int | None = None, split: str | None = Non
     return out.reset_index(drop=True)
 
 
-def _fmt(x: float, decimals: int) -> str:
+def fmt_number(x: float, decimals: int) -> str:
     text = f"{x:.{decimals}f}"
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.000"
 
@@ -42,8 +42,8 @@ def summarize(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str],
         row = dict(zip(by, key))
         for m in metrics:
             mean, lo, hi = bootstrap_ci(part[m].to_numpy())
-            row[METRIC_LABELS.get(m, m)] = (f"{_fmt(mean, decimals)} [{_fmt(lo, decimals)}, "
-                                            f"{_fmt(hi, decimals)}]")
+            row[METRIC_LABELS.get(m, m)] = (f"{fmt_number(mean, decimals)} [{fmt_number(lo, decimals)}, "
+                                            f"{fmt_number(hi, decimals)}]")
         row["n_seeds"] = int(part["seed"].nunique())
         rows.append(row)
     return pd.DataFrame(rows)

@@ -52,9 +52,8 @@ display(speed_table)
 
 # %% [markdown]
 # ## (b) Overhead of the UGC step (C11)
-# `train.fit`'s own timings, medians over 5 repeats, 1,000 training samples, one torch
-# thread. First as the pipeline runs (NumPy/SciPy's BLAS at its default thread count:
-# what the verdict reads), then the same with BLAS limited to one thread (a diagnostic).
+# `train.fit`'s own timings, medians over 5 repeats, 1,000 training samples, torch and
+# NumPy/SciPy's BLAS on one thread each, as every run of the suite (`train.threads`).
 
 # %%
 overhead_table = bench.overhead_table(stored)
@@ -103,29 +102,26 @@ _ = report.save_results(results_dir, "16_scaling",
 # %% [markdown]
 # ## Reading
 #
-# 1. **Signatures (a).** On the paper's setting torch.func is 67× faster than one backward
-#    pass per sample (target 30×: met) and the closed form 283× (target 500×: missed). At
+# 1. **Signatures (a).** On the paper's setting torch.func is 68× faster than one backward
+#    pass per sample (target 30×: met) and the closed form 284× (target 500×: missed). At
 #    1,000 samples the closed form's time is mostly fixed per-call cost, so its lead grows
-#    with N (415× at 10,000 samples). All three give the same matrix to 1e-6.
-# 2. **Overhead (b), C11.** Under the script's preset (no PCA, one k-means start) the UGC
-#    step costs less than one training epoch for both models (0.49 and 0.74 epochs):
-#    reproduced. Under the text's preset it costs 2.89 epochs for the MLP and 21.3 for the
-#    CNN, 3.55 times the CNN's whole 6-epoch training: not reproduced. Nearly all of that
-#    time (0.98-0.99) is clustering (PCA, then k-means), and it is mostly a threading
-#    effect: with the BLAS library on one thread the same step costs 0.95 and 1.12 epochs
-#    (under that setting the text's preset would be "partly reproduced"). As the pipeline
-#    is configured (torch on one thread, NumPy/SciPy's BLAS on its default two), the
-#    clustering of the CNN's 1,026-wide signatures pays a large penalty on this 2-core
-#    machine.
+#    with N (364× at 10,000 samples). All three give the same matrix (max difference 2e-7).
+# 2. **Overhead (b), C11.** Every run of the suite pins torch and BLAS to one thread, and
+#    so does the benchmark. Under the script's preset (no PCA, one k-means start) the UGC
+#    step costs 0.53 of a training epoch for the MLP and 0.96 for the CNN: reproduced, with
+#    the CNN at the edge. Under the text's preset (PCA, ten k-means++ restarts) it costs
+#    0.96 epochs for the MLP and 1.44 for the CNN, a quarter of the 6-epoch training at
+#    most: partly reproduced. Most of the step is clustering, not the gradients (the last
+#    column of the overhead table).
 # 3. **Scaling in N (c).** Time grows slightly faster than linearly with exact k-means
-#    (exponent 1.15; 1.22 over the top decade, where ten k-means restarts dominate) and
-#    linearly with MiniBatchKMeans over the top decade (0.99). Peak memory grows with N
-#    (exponent 0.73) from 6.0 to 1.8 times the signature matrix: the per-sample-gradient
-#    part is bounded by batching, but PCA and k-means keep N-sized copies, so memory is not
-#    flat apart from the signature matrix; it stays within a small multiple of it.
+#    (exponent 1.16; 1.21 over the top points) and about linearly with MiniBatchKMeans over
+#    the top points (0.95). Peak memory grows with N (exponent 0.75) from 5.5 to 1.9 times
+#    the signature matrix: the per-sample-gradient part is bounded by batching, but PCA and
+#    k-means keep N-sized copies, so memory is not flat apart from the signature matrix; it
+#    stays within a small multiple of it.
 # 4. **Scaling in model size (c).** With final-layer signatures in closed form the step's
-#    time grows as parameters^0.40 (a forward pass plus PCA of 2h + 2 columns). With every
+#    time grows as parameters^0.37 (a forward pass plus PCA of 2h + 2 columns). With every
 #    parameter's gradient through torch.func and the random projection, time is about
-#    linear in the parameter count (0.96) and peak memory flattens at the top (exponent
-#    0.36 over the three largest models) once the cap on one batch of per-sample gradients
-#    binds; the projected signature matrix itself stays N × 64.
+#    linear in the parameter count (0.97 over all points) and peak memory grows as
+#    parameters^0.50 (0.36 over the three largest models, where the cap on one batch of
+#    per-sample gradients binds); the projected signature matrix itself stays N × 64.
