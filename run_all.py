@@ -24,7 +24,7 @@ import sys
 import tempfile
 import time
 import traceback
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent
@@ -33,6 +33,27 @@ SOURCES = NOTEBOOKS / "src"
 REPORTS = ROOT / "reports"
 SMOKE_PARAMS = {"seeds": [0, 1], "paper_seeds": [0, 1], "jobs": 1}  # fast settings for --smoke
 SMOKE_OUT = REPORTS / "_smoke"
+# Last run's seconds per notebook (not committed): the longest start first, so that
+# parallel jobs finish together.
+LAST_SECONDS = REPORTS / ".notebook_seconds.json"
+
+
+def longest_first(names: list[str]) -> list[str]:
+    try:
+        seconds = json.loads(LAST_SECONDS.read_text())
+    except (OSError, ValueError):
+        return names
+    return sorted(names, key=lambda n: -float(seconds.get(n, 0.0)))
+
+
+def remember_seconds(results: dict[str, tuple[str, float, str]]) -> None:
+    try:
+        seconds = json.loads(LAST_SECONDS.read_text())
+    except (OSError, ValueError):
+        seconds = {}
+    seconds.update({n: round(r[1], 1) for n, r in results.items() if r[0] == "ok"})
+    LAST_SECONDS.parent.mkdir(parents=True, exist_ok=True)
+    LAST_SECONDS.write_text(json.dumps(seconds, indent=1, sort_keys=True))
 
 
 def discover() -> dict[str, Path]:
@@ -133,6 +154,14 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
     return "ok", time.perf_counter() - t0, ""
 
 
+def run_task(task: tuple) -> tuple[str, float, str]:
+    """execute(*task), with any exception turned into a failed result."""
+    try:
+        return execute(*task)
+    except Exception as err:
+        return "failed", 0.0, f"{type(err).__name__}: {err}\n{traceback.format_exc()}"
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", nargs="+", metavar="NB", help="notebooks to run (number or name)")
@@ -192,20 +221,28 @@ def main(argv: list[str] | None = None) -> int:
     print(f"running {len(jobs)} notebook(s) into {report_dir.relative_to(ROOT) if report_dir.is_relative_to(ROOT) else report_dir}")
     results: dict[str, tuple[str, float, str]] = {}
 
-    def one(job):
-        name, p = job
-        print(f"  start  {name}", flush=True)
-        try:
-            res = execute(name, sources[name], nb_dir / f"{name}.ipynb", p, args.cell_timeout,
-                          report_dir)
-        except Exception as err:
-            res = ("failed", 0.0, f"{type(err).__name__}: {err}\n{traceback.format_exc()}")
-        status, secs, why = res
-        print(f"  {status:6s} {name} ({secs:.1f} s){'  ' + why if why else ''}", flush=True)
-        results[name] = res
+    order = {name: i for i, name in enumerate(longest_first([n for n, _ in jobs]))}
+    tasks = [(name, sources[name], nb_dir / f"{name}.ipynb", p, args.cell_timeout, report_dir)
+             for name, p in sorted(jobs, key=lambda job: order[job[0]])]
 
-    with ThreadPoolExecutor(max_workers=args.jobs) as pool:
-        list(pool.map(one, jobs))
+    def report_one(name: str, res: tuple[str, float, str]) -> None:
+        status, secs, why = res
+        results[name] = res
+        print(f"  [{len(results)}/{len(tasks)}] {status:6s} {name} ({secs:.1f} s)"
+              f"{'  ' + why if why else ''}", flush=True)
+
+    workers = min(args.jobs, len(tasks))
+    if workers <= 1:
+        for task in tasks:
+            print(f"  start  {task[0]}", flush=True)
+            report_one(task[0], run_task(task))
+    else:
+        # Processes, not threads: papermill changes the working directory of its process.
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            futures = {pool.submit(run_task, task): task[0] for task in tasks}
+            for future in as_completed(futures):
+                report_one(futures[future], future.result())
+    remember_seconds(results)
 
     if all(results[n][0] == "ok" for n in names):
         from ugc_lib.report import write_index
