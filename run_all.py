@@ -122,7 +122,7 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
     from ugc_lib.notebook_source import build_notebook
 
     t0 = time.perf_counter()
-    nb = build_notebook(source, out_nb)
+    nb = build_notebook(source)
     out_nb.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_in = tempfile.mkstemp(suffix=".ipynb", dir=out_nb.parent, prefix=f".{name}.in.")
     os.close(fd)

@@ -47,7 +47,7 @@ def parse_percent(text: str) -> nbformat.NotebookNode:
     return nb
 
 
-def build_notebook(source: Path, target: Path) -> nbformat.NotebookNode:
+def build_notebook(source: Path) -> nbformat.NotebookNode:
     nb = parse_percent(Path(source).read_text())
     nbformat.validate(nb)
     return nb

@@ -7,6 +7,7 @@ Each notebook ends with save_results(...), which writes results/<notebook>.json
 from __future__ import annotations
 
 import html
+import re
 import json
 from pathlib import Path
 from typing import Iterable, Sequence
@@ -46,29 +47,13 @@ def load_results(report_dir: str | Path) -> dict[str, dict]:
     return out
 
 
-def all_verdicts(results: dict[str, dict]) -> list[dict]:
-    return [v for r in results.values() for v in r.get("verdicts", [])]
+CLAIMS_JSON_FIELDS = ("id", "preset", "definition", "paper_value", "mean", "ci_low", "ci_high",
+                      "n_seeds", "verdict", "rule")
 
 
 def _claim_order(v: dict) -> tuple:
-    import re
     m = re.match(r"C(\d+)", v["id"])
     return (int(m.group(1)) if m else 0, v["id"], v["preset"], v["definition"])
-
-
-def verdict_frame(verdicts: list[dict]) -> pd.DataFrame:
-    rows = []
-    for v in sorted(verdicts, key=_claim_order):
-        paper = "" if v["paper_value"] is None else f"{v['paper_value']:.3f}"
-        rows.append({"claim": v["id"], "preset": v["preset"], "WGA def": v["definition"],
-                     "statistic": v["statistic"], "paper": paper,
-                     "measured (95% CI)": f"{v['mean']:.3f} [{v['ci_low']:.3f}, {v['ci_high']:.3f}]",
-                     "seeds": v["n_seeds"], "verdict": v["verdict"]})
-    return pd.DataFrame(rows)
-
-
-CLAIMS_JSON_FIELDS = ("id", "preset", "definition", "paper_value", "mean", "ci_low", "ci_high",
-                      "n_seeds", "verdict", "rule")
 
 
 def _json_number(x):
@@ -164,7 +149,6 @@ def write_index(report_dir: str | Path, notebooks: Sequence[str]) -> Path:
 
 def index_figures(index_html: str) -> list[str]:
     """Figure files an index page refers to (for the existence test)."""
-    import re
     return re.findall(r"<img src='([^']+)'", index_html)
 
 
