@@ -14,10 +14,10 @@ import matplotlib.pyplot as plt
 import pandas as pd
 import seaborn as sns
 
+from .metrics import bootstrap_ci
 from .summary import METRIC_LABELS, at_epoch
 
 CURVE_METRICS = ("wga_s", "wga_ys", "loss")
-ERRORBAR = ("ci", 95)
 
 # The paper's captions, shown beside each reproduction in the report.
 PAPER_CAPTIONS = {
@@ -61,25 +61,44 @@ def save_figure(fig: plt.Figure, name: str, outdir: str | Path) -> list[Path]:
     return paths
 
 
+def mean_ci(df: pd.DataFrame, by: Sequence[str], metric: str) -> pd.DataFrame:
+    """Mean and 95% bootstrap interval over seeds of metric, per group of `by` (the same
+    interval as the tables: metrics.bootstrap_ci)."""
+    rows = []
+    for key, part in df.groupby(list(by), sort=False):
+        mean, lo, hi = bootstrap_ci(part[metric].to_numpy())
+        rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
+                     "mean": mean, "lo": lo, "hi": hi})
+    return pd.DataFrame(rows)
+
+
+def _levels(part: pd.DataFrame, column: str) -> list:
+    return list(dict.fromkeys(part[column]))  # in order of appearance (the config order)
+
+
 def curves(df: pd.DataFrame, hue: str, title: str, metrics: Sequence[str] = CURVE_METRICS,
            splits: Sequence[str] = ("train", "val")) -> plt.Figure:
-    """Metric vs epoch, one column per (split, metric), one row per preset, hue = variant."""
+    """Metric vs epoch, one column per (split, metric), one row per preset, hue = variant.
+    Lines are means over seeds, bands 95% bootstrap intervals."""
     presets = sorted(df["preset"].unique())
     cols = [(s, m) for s in splits for m in metrics]
     fig, axes = plt.subplots(len(presets), len(cols), figsize=(3.1 * len(cols), 2.8 * len(presets)),
                              squeeze=False, sharex=True)
+    colours = plt.get_cmap("tab10").colors
     for r, preset in enumerate(presets):
         part = _categorical(df[df["preset"] == preset], hue)
         for c, (split, metric) in enumerate(cols):
             ax = axes[r, c]
-            sns.lineplot(data=part[part["split"] == split], x="epoch", y=metric, hue=hue,
-                         errorbar=ERRORBAR, seed=0, n_boot=1000, marker="o", ax=ax,
-                         palette="tab10", legend=(r == 0 and c == len(cols) - 1))
+            stats = mean_ci(part[part["split"] == split], [hue, "epoch"], metric)
+            for i, level in enumerate(_levels(part, hue)):
+                line = stats[stats[hue] == level].sort_values("epoch")
+                ax.plot(line["epoch"], line["mean"], marker="o", ms=3, color=colours[i % 10],
+                        label=level)
+                ax.fill_between(line["epoch"], line["lo"], line["hi"], color=colours[i % 10],
+                                alpha=0.2, lw=0)
             ax.set_title(f"{preset}: {split} {METRIC_LABELS.get(metric, metric)}", fontsize=9)
-            ax.set_ylabel("")
-    handles = axes[0, -1].get_legend()
-    if handles is not None:
-        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1), title=hue)
+            ax.set_xlabel("epoch")
+    axes[0, -1].legend(title=hue, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.suptitle(title)
     fig.tight_layout()
     return fig
@@ -87,23 +106,33 @@ def curves(df: pd.DataFrame, hue: str, title: str, metrics: Sequence[str] = CURV
 
 def final_points(df: pd.DataFrame, x: str, hue: str | None, title: str, split: str = "val",
                  metrics: Sequence[str] = ("wga_s", "wga_ys"), logx: bool = False) -> plt.Figure:
-    """Last-epoch metric vs x, one column per metric, one row per preset."""
+    """Last-epoch metric vs x, one column per metric, one row per preset; points are means
+    over seeds, bars 95% bootstrap intervals."""
     final = at_epoch(df, split=split)
     presets = sorted(final["preset"].unique())
     fig, axes = plt.subplots(len(presets), len(metrics), figsize=(4 * len(metrics), 3 * len(presets)),
                              squeeze=False)
+    colours = plt.get_cmap("tab10").colors
     for r, preset in enumerate(presets):
         part = _categorical(_categorical(final[final["preset"] == preset], hue), x)
+        xs = _levels(part, x)
+        hues = _levels(part, hue) if hue else [None]
         for c, metric in enumerate(metrics):
             ax = axes[r, c]
-            sns.pointplot(data=part, x=x, y=metric, hue=hue, errorbar=ERRORBAR, seed=0,
-                          n_boot=1000, dodge=0.2 if hue else False, ax=ax, palette="tab10"
-                          if hue else None, legend=(r == 0 and c == len(metrics) - 1))
+            stats = mean_ci(part, [x] + ([hue] if hue else []), metric)
+            for i, level in enumerate(hues):
+                pts = stats if level is None else stats[stats[hue] == level]
+                pts = pts.set_index(x).loc[xs]
+                pos = [j + (i - (len(hues) - 1) / 2) * 0.1 for j in range(len(xs))]
+                ax.errorbar(pos, pts["mean"], yerr=[pts["mean"] - pts["lo"], pts["hi"] - pts["mean"]],
+                            fmt="o-", ms=4, capsize=3, color=colours[i % 10],
+                            label=None if level is None else level)
+            ax.set_xticks(range(len(xs)), xs, rotation=30 if logx else 0)
+            ax.set_xlabel(x)
             ax.set_title(f"{preset}: {split} {METRIC_LABELS.get(metric, metric)} (last epoch)",
                          fontsize=9)
-            ax.set_ylabel("")
-            if logx:
-                ax.tick_params(axis="x", rotation=30)
+        if hue and r == 0:
+            axes[0, -1].legend(title=hue, loc="upper left", bbox_to_anchor=(1.02, 1))
     fig.suptitle(title)
     fig.tight_layout()
     return fig

@@ -100,30 +100,32 @@ def _run_quiet(cfg: RunConfig, seed: int, cache_dir) -> dict:
 
 def sweep(configs: Sequence[RunConfig], seeds: Iterable[int], jobs: int = 1,
           cache_dir: Path | str | None | bool = True, progress: bool | None = None) -> list[dict]:
-    """Every (config, seed) pair, in parallel processes when jobs > 1, in input order."""
+    """Every (config, seed) pair, in input order. Cached records are read here; only the
+    missing runs go to worker processes (when jobs > 1 and more than one is missing)."""
     pairs = [(cfg, int(seed)) for cfg in configs for seed in seeds]
     if jobs < 1:
         raise ValueError(f"jobs={jobs} is invalid: allowed an integer >= 1")
     if cache_dir is True:
         cache_dir = default_cache_dir()  # resolved here: worker processes keep a stale env
+    directory = Path(cache_dir) if cache_dir else None
+    records: list[dict | None] = [
+        read_cached(directory / f"{cache_key(cfg, seed)}.json") if directory else None
+        for cfg, seed in pairs]
+    missing = [i for i, rec in enumerate(records) if rec is None]
     bar = None
-    if not progress_disabled(progress):
+    if missing and not progress_disabled(progress):
         from tqdm.auto import tqdm
-        bar = tqdm(total=len(pairs), desc="runs", leave=False)
-    if jobs == 1:
-        records = []
-        for cfg, seed in pairs:
-            records.append(_run_quiet(cfg, seed, cache_dir))
-            if bar is not None:
-                bar.update(1)
+        bar = tqdm(total=len(missing), desc="runs", leave=False)
+    if jobs == 1 or len(missing) <= 1:
+        computed = (_run_quiet(*pairs[i], cache_dir) for i in missing)
     else:
         from joblib import Parallel, delayed
-        records = []
-        for rec in Parallel(n_jobs=jobs, return_as="generator")(
-                delayed(_run_quiet)(cfg, seed, cache_dir) for cfg, seed in pairs):
-            records.append(rec)
-            if bar is not None:
-                bar.update(1)
+        computed = Parallel(n_jobs=jobs, return_as="generator")(
+            delayed(_run_quiet)(*pairs[i], cache_dir) for i in missing)
+    for i, rec in zip(missing, computed):
+        records[i] = rec
+        if bar is not None:
+            bar.update(1)
     if bar is not None:
         bar.close()
     return records
