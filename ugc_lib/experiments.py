@@ -183,7 +183,7 @@ def feature_weight_spread(configs, seeds) -> "pd.DataFrame":
     import numpy as np
     import pandas as pd
 
-    from .data import make_synthetic
+    from .data import make_dataset
     from .objectives import FeatureMagnitude
     from .runner import run
 
@@ -193,7 +193,7 @@ def feature_weight_spread(configs, seeds) -> "pd.DataFrame":
             continue
         for seed in seeds:
             clusters = np.asarray(run(cfg, seed)["clusters"])
-            X = make_synthetic(cfg.data, seed).train.X
+            X = make_dataset(cfg.data, seed).train.X
             w = FeatureMagnitude(clusters, X, cfg.objective).weights.numpy()
             w = w / w.mean()
             rows.append({"preset": cfg.name, "seed": seed, "w_min": float(w.min()),

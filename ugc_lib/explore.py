@@ -19,7 +19,7 @@ from sklearn.decomposition import PCA
 
 from .claims import NOT_REPRODUCED, REPRODUCED, Verdict
 from .config import DataConfig, RunConfig, get_preset
-from .data import GROUP_NAMES, SPLITS, Dataset, make_synthetic
+from .data import GROUP_NAMES, SPLITS, Dataset, make_dataset, make_synthetic
 from .metrics import bootstrap_ci, split_metrics
 from .train import fit, predict
 
@@ -171,7 +171,7 @@ def warmup_frame(configs: Sequence[RunConfig], seeds: Sequence[int]) -> pd.DataF
     rows = []
     for cfg in configs:
         for seed in seeds:
-            ds = make_synthetic(cfg.data, seed)
+            ds = make_dataset(cfg.data, seed)
             out = fit(cfg, ds.train.X, ds.train.y, seed, progress=False)
             for split in SPLITS:
                 part = ds[split]
@@ -186,7 +186,7 @@ def warmup_frame(configs: Sequence[RunConfig], seeds: Sequence[int]) -> pd.DataF
 def reliance_points(cfg: RunConfig, seed: int, split: str = "test") -> pd.DataFrame:
     """Per sample of one split: mean z-scored core feature, s, group, P(y = 1) with the
     real s and with s flipped, for the model train.fit gives for (cfg, seed)."""
-    ds = make_synthetic(cfg.data, seed)
+    ds = make_dataset(cfg.data, seed)
     out = fit(cfg, ds.train.X, ds.train.y, seed, progress=False)
     part = ds[split]
     sig = lambda z: 1 / (1 + np.exp(-z))  # noqa: E731
@@ -228,7 +228,7 @@ def ugc_warmup_config(preset: str, **dotted) -> RunConfig:
 def warmup_signatures(cfg: RunConfig, seed: int) -> dict:
     """train.fit on the training split: dataset, signatures G (N, P), clusters (N,) and the
     fitted model's training predictions (N,)."""
-    ds = make_synthetic(cfg.data, seed)
+    ds = make_dataset(cfg.data, seed)
     out = fit(cfg, ds.train.X, ds.train.y, seed, progress=False)
     pred, _ = predict(out["model"], ds.train.X, ds.train.y, out["device"])
     return {"dataset": ds, "signatures": out["signatures"], "clusters": out["clusters"],
@@ -303,7 +303,7 @@ def c14_check(cfg: RunConfig, seed: int, garbage_seed: int = 10_000) -> dict:
     Returns booleans: clusters / signatures / final weights / val+test predictions
     identical, and the share of training s labels the garbage changed.
     """
-    ds = make_synthetic(cfg.data, seed)
+    ds = make_dataset(cfg.data, seed)
     bad = scrambled_dataset(ds, garbage_seed + seed)
     a = fit(cfg, ds.train.X, ds.train.y, seed, true_groups=ds.train.groups, progress=False)
     b = fit(cfg, bad.train.X, bad.train.y, seed, true_groups=bad.train.groups, progress=False)
