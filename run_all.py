@@ -119,7 +119,7 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
     import papermill as pm
     from nbconvert import HTMLExporter
 
-    from ugc_lib.notebook_source import build_notebook
+    from ugc_lib.report import build_notebook
 
     t0 = time.perf_counter()
     nb = build_notebook(source)
@@ -194,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"error: --out {out} would overwrite committed outputs")
 
     sys.path.insert(0, str(ROOT))
-    from ugc_lib.notebook_source import parse_percent
+    from ugc_lib.report import parse_percent
 
     known = {n: notebook_parameters(parse_percent(sources[n].read_text())) for n in names}
     every = set().union(*known.values()) if known else set()

@@ -8,8 +8,8 @@ import pandas as pd
 import pytest
 import torch
 
-from ugc_lib import comparison, experiments
-from ugc_lib.baselines import (ErrorSet, RandomGroups, check_per_class_k, feature_signatures,
+from ugc_lib import diagnostics, studies, tables
+from ugc_lib.grouping import (ErrorSet, RandomGroups, check_per_class_k, feature_signatures,
                                infer_groups, output_signatures)
 from ugc_lib.config import PAPER_CODE, PAPER_TEXT, GroupingConfig, ObjectiveConfig
 from ugc_lib.data import make_synthetic
@@ -188,21 +188,21 @@ def test_pca_dim_is_checked_against_the_sources_width():
 
 @pytest.mark.parametrize("base", [PAPER_TEXT, PAPER_CODE], ids=lambda c: c.name)
 def test_baselines_share_the_training_setup_and_are_labelled_back(base):
-    configs = experiments.baseline_configs(base)
-    assert list(configs) == list(experiments.BASELINES)
+    configs = studies.baseline_configs(base)
+    assert list(configs) == list(studies.BASELINES)
     for name, cfg in configs.items():
         assert (cfg.data, cfg.model, cfg.train) == (base.data, base.model, base.train), name
-        assert comparison.method_name(cfg.to_dict()) == name
+        assert studies.method_name(cfg.to_dict()) == name
     assert configs["UGC global (paper)"] == base  # the paper's UGC is the preset itself
-    for cfg in experiments.jtt_sweep(base):
-        assert comparison.method_name(cfg.to_dict()) == "JTT (error set)"
+    for cfg in studies.jtt_sweep(base):
+        assert studies.method_name(cfg.to_dict()) == "JTT (error set)"
         assert cfg.train.total_epochs == base.train.total_epochs
 
 
 def test_sensitivity_grid_keeps_the_test_correlation_equal_to_training():
-    configs = experiments.sensitivity(PAPER_TEXT)
-    n_cells = len(experiments.CORE_DIMS) * len(experiments.SPURIOUS_CORRS)
-    assert len(configs) == n_cells * len(experiments.SENSITIVITY_METHODS)
+    configs = studies.sensitivity(PAPER_TEXT)
+    n_cells = len(studies.CORE_DIMS) * len(studies.SPURIOUS_CORRS)
+    assert len(configs) == n_cells * len(studies.SENSITIVITY_METHODS)
     assert all(c.data.spurious_corr_test == c.data.spurious_corr for c in configs)
 
 
@@ -215,7 +215,7 @@ def _cells(values: dict[str, list[float]], metric: str = "wga_ys") -> pd.DataFra
 
 def test_paired_gaps_are_seed_by_seed_differences():
     df = _cells({"A": [0.5, 0.6, 0.7], "oracle Group DRO": [0.4, 0.9, 0.7]})
-    gaps = comparison.paired_gaps(df, ["A"], "oracle Group DRO")
+    gaps = tables.paired_gaps(df, ["A"], "oracle Group DRO")
     np.testing.assert_allclose(gaps.sort_values("seed")["wga_ys"], [0.1, -0.3, 0.0], atol=1e-12)
     assert set(gaps["method"]) == {"A − oracle Group DRO"}
 
@@ -223,21 +223,21 @@ def test_paired_gaps_are_seed_by_seed_differences():
 def test_regime_table_tags():
     df = _cells({"UGC": [0.80, 0.81, 0.79, 0.80], "oracle Group DRO": [0.80, 0.82, 0.78, 0.80],
                  "ERM": [0.50, 0.52, 0.49, 0.51]})
-    table = comparison.regime_table(df, "UGC")
+    table = tables.regime_table(df, "UGC")
     assert table.loc[1, 0.9] == "C1 C2 +ERM"
     df.loc[df["method"] == "UGC", "wga_ys"] -= 0.5  # now far below both
     df.loc[df["method"] == "UGC", "rec_minority_f1"] = 0.1
-    assert comparison.regime_table(df, "UGC").loc[1, 0.9] == "-ERM"
+    assert tables.regime_table(df, "UGC").loc[1, 0.9] == "-ERM"
 
 
 def test_reference_rows_floor_and_label_partition(tiny_cfg):
-    ref = comparison.reference_rows([tiny_cfg, tiny_cfg], seeds=[0, 1])
+    ref = diagnostics.reference_rows([tiny_cfg, tiny_cfg], seeds=[0, 1])
     assert len(ref) == 4  # duplicates dropped: 2 seeds x 2 references
-    one = ref[ref["method"] == comparison.ONE_CLUSTER]
+    one = ref[ref["method"] == studies.ONE_CLUSTER]
     train = make_synthetic(tiny_cfg.data, 0).train
     p = float((train.s != train.y).mean())
     assert one[one["seed"] == 0]["rec_minority_f1"].item() == pytest.approx(2 * p / (1 + p))
-    by_y = ref[ref["method"] == comparison.Y_ONLY]
+    by_y = ref[ref["method"] == studies.Y_ONLY]
     assert (by_y["rec_ari_y"] == 1.0).all()
 
 
@@ -245,7 +245,7 @@ def test_baseline_table_blanks_recovery_for_methods_without_groups():
     rows = [{"preset": "p", "method": m, "seed": s, "rec_ari_ys": 0.3, "rec_nmi_ys": 0.3,
              "rec_ari_s": 0.1, "rec_minority_f1": 0.2, "acc": 0.9, "wga_s": 0.8, "wga_ys": 0.7}
             for m in ("oracle Group DRO", "UGC global (paper)", "ERM") for s in range(2)]
-    table = comparison.baseline_table(pd.DataFrame(rows))
+    table = tables.baseline_table(pd.DataFrame(rows))
     assert list(table["method"]) == ["ERM", "UGC global (paper)", "oracle Group DRO"]
     assert (table.loc[table["method"] != "UGC global (paper)", "ARI vs (y,s)"] == "n/a").all()
     assert table.loc[1, "ARI vs (y,s)"] == "0.300 [0.300, 0.300]"

@@ -7,7 +7,8 @@ import pandas as pd
 import pytest
 import torch
 
-from ugc_lib import digits
+from ugc_lib import claims, studies, tables
+from ugc_lib.data import colored_digits as digits
 from ugc_lib.config import PAPER_TEXT, DataConfig, ModelConfig, signature_dim
 from ugc_lib.data import make_dataset, make_synthetic
 from ugc_lib.gradients import signatures
@@ -134,12 +135,12 @@ def test_cnn_signature_paths_agree_and_match_signature_dim(where):
     fast = signatures(model, X, y, where=where)  # closed form or torch.func
     loop = signatures(model, X, y, where=where, method="loop")
     np.testing.assert_allclose(fast, loop, rtol=0, atol=1e-5)
-    cfg = digits.colored_digits(**{"model.cnn_channels": (4, 6), "grouping.where": where})
+    cfg = studies.colored_digits(**{"model.cnn_channels": (4, 6), "grouping.where": where})
     assert fast.shape[1] == signature_dim(cfg)
 
 
 def test_a_tiny_colored_digits_run_end_to_end():
-    cfg = digits.colored_digits(**{"data.n_samples": 300, "data.split_sizes": (200, 50, 50),
+    cfg = studies.colored_digits(**{"data.n_samples": 300, "data.split_sizes": (200, 50, 50),
                                    "model.cnn_channels": (4, 8), "train.robust_epochs": 1,
                                    "grouping.kmeans_n_init": 2})
     rec = run(cfg, 0)
@@ -150,9 +151,9 @@ def test_a_tiny_colored_digits_run_end_to_end():
 # ---------------------------------------------------------------- the study and C12
 
 def test_study_has_every_method_on_the_same_data():
-    cfgs = digits.study_configs(presets=("paper_text",))
-    names = [digits.variant(c.objective.method, c.grouping.scope) for c in cfgs]
-    assert names == list(digits.VARIANT_ORDER)
+    cfgs = studies.study_configs("colored_digits", "paper_text")
+    names = [studies.colored_digits_variant(c.model.kind, c.objective.method, c.grouping.scope) for c in cfgs]
+    assert names == list(studies.DIGITS_VARIANT_ORDER)
     assert len({c.data for c in cfgs}) == 1 and len({c.model for c in cfgs}) == 1
     jtt = cfgs[names.index("JTT")]
     assert jtt.grouping.source == "errors"
@@ -181,17 +182,17 @@ LOW, HIGH, TOP = [0.3, 0.32, 0.28, 0.31, 0.3], [0.6, 0.62, 0.58, 0.61, 0.6], [0.
     (LOW, [0.2] * 5, "not reproduced"),
 ])
 def test_verdict_c12_rule(ugc, f1, expected):
-    v = digits.verdict_c12(_frame(LOW, ugc, TOP, f1), "paper_text", "ys")
+    v = claims.verdict_c12(_frame(LOW, ugc, TOP, f1), "paper_text", "ys")
     assert v.verdict == expected and v.id == "C12" and v.n_seeds == 5
 
 
 def test_verdict_c12_not_testable_when_the_oracle_does_not_beat_erm():
-    v = digits.verdict_c12(_frame(HIGH, TOP, HIGH, [0.6] * 5), "paper_text", "s")
+    v = claims.verdict_c12(_frame(HIGH, TOP, HIGH, [0.6] * 5), "paper_text", "s")
     assert v.verdict == "not testable as stated"
 
 
 def test_c12_table_has_one_row_per_verdict_and_no_negative_zero():
     frame = _frame(LOW, [v - 1e-4 for v in LOW], TOP, [0.6] * 5)
-    table = digits.c12_table([digits.verdict_c12(frame, "paper_text", d) for d in ("s", "ys")])
+    table = tables.c12_table([claims.verdict_c12(frame, "paper_text", d) for d in ("s", "ys")])
     assert list(table["WGA def"]) == ["s", "ys"]
     assert not table["UGC - ERM (95% CI)"].str.contains("-0.000").any()

@@ -66,7 +66,7 @@ def test_committed_notebooks_match_their_sources():
     """Every notebook source has an executed notebook whose code cells equal the source's."""
     import nbformat
 
-    from ugc_lib.notebook_source import parse_percent
+    from ugc_lib.report import parse_percent
 
     for src in sorted((ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py")):
         nb_path = ROOT / "notebooks" / f"{src.stem}.ipynb"

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from ugc_lib.notebook_source import parse_percent
+from ugc_lib.report import parse_percent
 
 ROOT = Path(__file__).resolve().parents[1]
 spec = importlib.util.spec_from_file_location("run_all", ROOT / "run_all.py")

@@ -7,6 +7,7 @@ import json
 import pytest
 
 import ugc_lib.runner as runner
+from ugc_lib import tables
 from ugc_lib.config import from_dict
 from ugc_lib.runner import cache_key, read_cached, run, sweep, to_frame
 
@@ -208,7 +209,7 @@ def test_sweep_default_cache_follows_callers_env(tiny_cfg, tmp_path, monkeypatch
 
 def test_final_frame_one_row_per_run_and_split(tiny_records):
     cfg, a, _, c = tiny_records
-    df = runner.final_frame([a, c])
+    df = tables.at_epoch(to_frame([a, c]))
     assert len(df) == 2 * 3
     assert (df["epoch"] == cfg.train.total_epochs).all()
 
@@ -218,6 +219,6 @@ def test_final_frame_keeps_each_runs_last_epoch():
     from conftest import make_tiny
     short = run(make_tiny(**{"train.robust_epochs": 1}), 0, cache_dir=None)
     long = run(make_tiny(**{"train.robust_epochs": 2}), 0, cache_dir=None)
-    df = runner.final_frame([short, long])
+    df = tables.at_epoch(to_frame([short, long]))
     assert len(df) == 2 * 3, df[["train.robust_epochs", "epoch", "split"]]
     assert sorted(df["epoch"].unique()) == [2, 3]

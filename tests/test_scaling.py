@@ -10,7 +10,7 @@ import pytest
 import torch
 from sklearn.metrics import adjusted_rand_score
 
-from ugc_lib import bench, gradients
+from ugc_lib import bench, claims, gradients, tables
 from ugc_lib.config import GroupingConfig
 from ugc_lib.gradients import (final_layer_closed_form, projection_matrix, projection_rows,
                                project, signatures)
@@ -218,15 +218,15 @@ def _fake_bench(mlp_epoch_ratio, cnn_epoch_ratio, cnn_training_ratio):
                                              ((0.5, 3.0, 0.5), "partly reproduced"),
                                              ((0.5, 9.0, 1.5), "not reproduced")])
 def test_verdict_c11_rule(ratios, expected):
-    v = bench.verdict_c11(_fake_bench(*ratios), "paper_text")
-    assert v.verdict == expected and v.id == "C11" and v.rule == bench.RULE_C11
+    v = claims.verdict_c11(_fake_bench(*ratios), "paper_text")
+    assert v.verdict == expected and v.id == "C11" and v.rule == claims.RULE_C11
 
 
 def test_verdict_c11_needs_both_models():
     b = _fake_bench(0.5, 0.5, 0.1)
     b["overhead"] = b["overhead"][:1]
     with pytest.raises(ValueError, match="cnn"):
-        bench.verdict_c11(b, "paper_text")
+        claims.verdict_c11(b, "paper_text")
 
 
 def test_quick_benchmark_writes_a_complete_file(tmp_path):
@@ -236,4 +236,4 @@ def test_quick_benchmark_writes_a_complete_file(tmp_path):
     assert set(stored["signature_speed"]["speedup_vs_loop"]) == {"torch_func", "closed_form"}
     assert stored["signature_speed"]["max_abs_diff_vs_loop"]["closed_form"] < 1e-5
     assert all(r["peak_bytes"] >= 0 for r in stored["scaling"]["rows"])
-    assert len(bench.exponent_table(stored)) == 4
+    assert len(tables.exponent_table(stored)) == 4

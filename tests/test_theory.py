@@ -1,4 +1,4 @@
-"""ugc_lib.theory (claim C4) and the C14 helper of ugc_lib.explore: fast property tests."""
+"""ugc_lib.theory (claim C4) and the C14 helper of ugc_lib.diagnostics: fast property tests."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from ugc_lib import explore, theory
+from ugc_lib import claims, diagnostics, theory
 from ugc_lib.claims import NOT_REPRODUCED, PARTLY, REPRODUCED
 from ugc_lib.config import DataConfig
 from ugc_lib.data import make_synthetic
@@ -74,10 +74,10 @@ def test_train_linear_rejects_unknown_optimizer(train_split):
 
 
 def test_verdict_c4_rule():
-    assert theory.verdict_c4([1.0] * 5, [0.6] * 5, "both").verdict == REPRODUCED
-    assert theory.verdict_c4([1.0] * 5, [0.1] * 5, "both").verdict == PARTLY
-    assert theory.verdict_c4([0.9] * 5, [0.9] * 5, "both").verdict == NOT_REPRODUCED
-    v = theory.verdict_c4([0.96, 0.97], [0.5, 0.5], "paper_text")
+    assert claims.verdict_c4([1.0] * 5, [0.6] * 5, "both").verdict == REPRODUCED
+    assert claims.verdict_c4([1.0] * 5, [0.1] * 5, "both").verdict == PARTLY
+    assert claims.verdict_c4([0.9] * 5, [0.9] * 5, "both").verdict == NOT_REPRODUCED
+    v = claims.verdict_c4([0.96, 0.97], [0.5, 0.5], "paper_text")
     assert v.id == "C4" and v.preset == "paper_text" and v.n_seeds == 2
     assert v.verdict == REPRODUCED and v.detail["a_cosine_ok"] and v.detail["b_minority_f1_ok"]
 
@@ -93,8 +93,8 @@ def test_group_mean_gradients_shape():
 
 def test_c14_check_detects_only_group_readers():
     cfg = make_tiny(**{"objective.method": "inverse_freq"})
-    out = explore.c14_check(cfg, seed=0)
+    out = diagnostics.c14_check(cfg, seed=0)
     assert out["s_changed"] > 0.2
     assert out["clusters_identical"] and out["weights_identical"] and out["predictions_identical"]
-    oracle = explore.c14_check(make_tiny(**{"objective.method": "oracle_dro"}), seed=0)
+    oracle = diagnostics.c14_check(make_tiny(**{"objective.method": "oracle_dro"}), seed=0)
     assert not oracle["weights_identical"]

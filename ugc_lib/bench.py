@@ -28,23 +28,18 @@ from pathlib import Path
 from typing import Callable, Sequence
 
 import numpy as np
-import pandas as pd
 import torch
 
-from .baselines import infer_groups
-from .claims import NOT_REPRODUCED, PARTLY, REPRODUCED, Verdict
-from .config import PAPER_CODE, PAPER_TEXT, DataConfig, GroupingConfig, ModelConfig, RunConfig
+from .config import PAPER_TEXT, PRESETS, DataConfig, RunConfig
 from .data import make_dataset, make_synthetic
 from .gradients import signatures
-from .metrics import bootstrap_ci
-from .models import build_model
-from .objectives import ERM
+from .grouping import infer_groups
 from .repro import environment_info
 from .runner import atomic_write_json
-from .train import fit, make_optimizer, train_epoch
+from .studies import overhead_config
+from .train import fit, warmup
 
 MIN_REPEAT_SECONDS = 0.02
-PRESETS = {"paper_text": PAPER_TEXT, "paper_code": PAPER_CODE}
 
 # ---------------------------------------------------------------- measuring
 
@@ -145,19 +140,6 @@ def machine_info(threads: int) -> dict:
 # ---------------------------------------------------------------- the pieces
 
 
-def _warm_model(cfg: RunConfig, X: np.ndarray, y: np.ndarray, seed: int) -> torch.nn.Module:
-    """The model after cfg's warm-up epochs of ERM (signatures are taken from it)."""
-    torch.manual_seed(seed)
-    model = build_model(cfg.model, X.shape[1])
-    opt = make_optimizer(model, cfg)
-    gen = torch.Generator().manual_seed(seed)
-    Xt, yt = torch.as_tensor(X), torch.as_tensor(y)
-    erm = ERM(np.zeros(len(y), dtype=np.int64), X, cfg.objective)
-    for _ in range(cfg.train.warmup_epochs):
-        train_epoch(model, opt, Xt, yt, erm, cfg.train.batch_size, gen)
-    return model
-
-
 def signature_speed(n: int = 1000, repeats: int = 3, seed: int = 0,
                     where: str = "fc_weight", threads: int | None = None) -> dict:
     """(a) The paper's setting (MLP, n training samples, final weight matrix as its script):
@@ -175,7 +157,7 @@ def signature_speed(n: int = 1000, repeats: int = 3, seed: int = 0,
             torch.set_num_threads(before)
     cfg = PAPER_TEXT
     ds = make_synthetic(DataConfig(n_samples=n + 2, split_sizes=(n, 1, 1)), seed)
-    model = _warm_model(cfg, ds.train.X, ds.train.y, seed)
+    model = warmup(cfg, ds.train.X, ds.train.y, seed)
     X, y = ds.train.X, ds.train.y
     seconds = {m: median_time(lambda m=m: signatures(model, X, y, where=where, method=m),
                               repeats)
@@ -188,17 +170,6 @@ def signature_speed(n: int = 1000, repeats: int = 3, seed: int = 0,
                                 for m in ("torch_func", "closed_form")},
             "max_abs_diff_vs_loop": agree,
             "targets": {"closed_form": 500.0, "torch_func": 30.0}}
-
-
-def overhead_config(model: str, preset: str) -> RunConfig:
-    """The run whose fit is timed: the paper's MLP on its data, or the CNN on Colored-Digits."""
-    if model == "mlp":
-        return PRESETS[preset]
-    if model == "cnn":
-        from .digits import colored_digits
-
-        return colored_digits(preset)
-    raise ValueError(f"model={model!r} is invalid: allowed 'mlp', 'cnn'")
 
 
 def overhead(model: str, preset: str, repeats: int = 5, seed: int = 0) -> dict:
@@ -226,10 +197,10 @@ def overhead(model: str, preset: str, repeats: int = 5, seed: int = 0) -> dict:
 
 
 def _step_point(cfg: RunConfig, n: int, seed: int, repeats: int) -> dict:
-    """Time one UGC step (baselines.infer_groups, the pipeline's own) at n samples."""
+    """Time one UGC step (grouping.infer_groups, the pipeline's own) at n samples."""
     ds = make_synthetic(replace_data(cfg.data, n), seed)
     X, y = ds.train.X, ds.train.y
-    model = _warm_model(cfg, X, y, seed)
+    model = warmup(cfg, X, y, seed)
     step = lambda: infer_groups(cfg.grouping, model, X, y, seed)  # noqa: E731
     G = step()[0]
     return {"n": n, "params": int(sum(p.numel() for p in model.parameters())),
@@ -344,105 +315,3 @@ def write(path: str | Path, bench: dict) -> Path:
 
 def load(path: str | Path) -> dict:
     return json.loads(Path(path).read_text())
-
-
-# ---------------------------------------------------------------- C11 verdict
-
-# Written before the benchmark was first run; applied mechanically to benchmarks.json.
-RULE_C11 = ("Wall clock on one machine, one torch thread, medians over 5 repeats of train.fit "
-            "on 1,000 training samples under the preset: the UGC step (per-sample signatures + "
-            "PCA + k-means, as train.fit times it) against one training epoch (the mean of the "
-            "run's 6) and against the 6 training epochs together (per-epoch evaluation off). "
-            "Models: the paper's MLP on its synthetic data and the small CNN on Colored-Digits. "
-            "Reproduced if the step takes <= one epoch for both models; partly if it takes <= "
-            "the 6 epochs for both (at most doubles training); not reproduced otherwise")
-
-
-def verdict_c11(bench: dict, preset: str) -> Verdict:
-    """C11 under one preset from benchmarks.json's "overhead" records."""
-    recs = {r["model"]: r for r in bench["overhead"] if r["preset"] == preset}
-    missing = {"mlp", "cnn"} - set(recs)
-    if missing:
-        raise ValueError(f"benchmarks.json lacks overhead records for {sorted(missing)} under "
-                         f"preset {preset!r}: rerun `python -m benchmarks` (not --quick)")
-    worst = max(recs, key=lambda m: recs[m]["step_over_epoch"])
-    per_epoch = all(r["step_over_epoch"] <= 1 for r in recs.values())
-    per_run = all(r["step_over_training"] <= 1 for r in recs.values())
-    v = REPRODUCED if per_epoch else (PARTLY if per_run else NOT_REPRODUCED)
-    _, lo, hi = bootstrap_ci(recs[worst]["per_repeat_step_over_epoch"])
-    return Verdict("C11", preset, "-", f"UGC step / one training epoch (median, worst model: "
-                   f"{worst})", None, recs[worst]["step_over_epoch"], lo, hi,
-                   recs[worst]["repeats"], v, RULE_C11,
-                   {m: {"step_over_epoch": round(r["step_over_epoch"], 3),
-                        "step_over_training": round(r["step_over_training"], 3)}
-                    for m, r in recs.items()})
-
-
-# ---------------------------------------------------------------- tables and figures
-
-
-def speed_table(bench: dict) -> pd.DataFrame:
-    """Speed-up over the per-sample loop at the paper's N (targets apply) and a larger N."""
-    rows = []
-    for key in ("signature_speed", "signature_speed_large_n"):
-        s = bench[key]
-        for m in ("torch_func", "closed_form"):
-            speed = s["speedup_vs_loop"][m]
-            target = s["targets"][m] if key == "signature_speed" else None
-            rows.append({"N": s["n"], "method": m, "loop / method": f"{speed:,.0f}x",
-                         "target": "" if target is None else f">= {target:,.0f}x",
-                         "met": "" if target is None else ("yes" if speed >= target else "no"),
-                         "max |diff| vs loop": f"{s['max_abs_diff_vs_loop'][m]:.0e}"})
-    return pd.DataFrame(rows)
-
-
-def overhead_table(bench: dict) -> pd.DataFrame:
-    """The C11 records (BLAS as the pipeline runs it), then the 1-thread-BLAS diagnostic."""
-    recs = bench["overhead"]
-    return pd.DataFrame([{"model": r["model"], "preset": r["preset"],
-                          "BLAS threads": r.get("blas_threads", "default"),
-                          "UGC step / epoch": round(r["step_over_epoch"], 2),
-                          "UGC step / 6 epochs": round(r["step_over_training"], 2),
-                          "share of step in clustering":
-                              round(r["median_seconds"]["clustering"] / r["median_seconds"]["step"], 2)}
-                         for r in recs])
-
-
-def exponent_table(bench: dict) -> pd.DataFrame:
-    rows = []
-    for name, e in bench["scaling"]["exponents"].items():
-        ratios = e["peak_over_signature_matrix"]
-        rows.append({"series": name, "x": e["x"], "time exponent": round(e["time"], 2),
-                     "time exponent (top 3 points)": round(e["time_top"], 2),
-                     "peak-memory exponent": round(e["peak_memory"], 2),
-                     "peak-memory exponent (top 3)": round(e["peak_memory_top"], 2),
-                     "peak / signature matrix (first, last)":
-                         f"{ratios[0]:.1f}, {ratios[-1]:.1f}"})
-    return pd.DataFrame(rows)
-
-
-def fig_scaling(bench: dict):
-    """Time and peak memory of the UGC step against N and against model size (log-log)."""
-    import matplotlib.pyplot as plt
-
-    df = pd.DataFrame(bench["scaling"]["rows"])
-    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
-    for col, (prefix, x, label) in enumerate([("N:", "n", "training samples N"),
-                                             ("params:", "params", "model parameters")]):
-        part = df[df["series"].str.startswith(prefix)]
-        for name, g in part.groupby("series", sort=False):
-            e = bench["scaling"]["exponents"][name]
-            axes[0, col].loglog(g[x], g["seconds"], "o-", label=f"{name} (slope {e['time']:.2f})")
-            axes[1, col].loglog(g[x], g["peak_bytes"] / 2**20, "o-",
-                                label=f"{name} (slope {e['peak_memory']:.2f})")
-        sig = part.drop_duplicates(x)
-        axes[1, col].loglog(sig[x], sig["signature_bytes"] / 2**20, "k:",
-                            label=f"signature matrix N x D, float64 ({part['series'].iloc[0]})")
-        axes[0, col].set_ylabel("seconds (median)")
-        axes[1, col].set_ylabel("peak memory growth (MiB)")
-        for ax in axes[:, col]:
-            ax.set_xlabel(label)
-            ax.legend(fontsize=7)
-    fig.suptitle("UGC step: time and peak memory (stored benchmark, reports/benchmarks.json)")
-    fig.tight_layout()
-    return fig

@@ -14,23 +14,14 @@ from dataclasses import dataclass, field, fields, replace
 from types import SimpleNamespace
 from typing import Any
 
-SIGNATURE_WHERE = ("fc_weight", "fc", "all")
-GROUPING_SCOPES = ("global", "per_class")
-# What is clustered after the warm-up (ugc_lib.baselines.infer_groups): the paper's
-# gradients; GEORGE's penultimate features; SPARE's softmax outputs; a seeded permutation
-# of the gradient clusters (control); JTT's error set (misclassified = group 1).
-GROUPING_SOURCES = ("gradients", "features", "outputs", "random", "errors")
-KMEANS_INITS = ("random", "k-means++")
+from .data import dataset_module
+from .gradients import SIGNATURE_WHERE
+from .grouping import GROUPING_SCOPES, KMEANS_INITS, SOURCES
+from .objectives import METHODS
+GROUPING_SOURCES = tuple(SOURCES)  # what is clustered after the warm-up (grouping.SOURCES)
 MODEL_KINDS = ("mlp", "linear", "cnn")
-# "synthetic": the paper's data (ugc_lib.data); "colored_digits": our real-image benchmark
-# for C12 (ugc_lib.digits: scikit-learn's bundled 8x8 digits, coloured as Colored-MNIST).
-DATASETS = ("synthetic", "colored_digits")
-DIGITS_N_IMAGES = 1797  # images in sklearn.datasets.load_digits (bundled, no download)
-DIGITS_PIXELS = 64  # 8 x 8 grey levels per image
 OPTIMIZERS = ("adam", "sgd")
-# Method names are validated against ugc_lib.objectives.METHODS; listed here too so
-# that config validation does not import torch.
-METHOD_NAMES = ("erm", "group_dro", "inverse_freq", "feature_weight", "oracle_dro", "jtt")
+METHOD_NAMES = tuple(METHODS)  # the robust-phase objectives (objectives.METHODS)
 
 
 def _fail(field_name: str, value: Any, allowed: str) -> None:
@@ -48,10 +39,10 @@ class DataConfig:
     s_as_input: bool = True  # [code] s is the model's 6th input; the text says "hide s"
     normalize: bool = True  # [text][code] z-score the core features with train stats
     normalize_eps: float = 1e-6  # [code] added to the train std
-    # [ours] which data (DATASETS). With "colored_digits" s is the colour channel,
+    # [ours] which data (ugc_lib.data.DATASETS). With "colored_digits" s is the colour channel,
     # spurious_corr / spurious_corr_test are P(colour = y), the input is the two-channel
     # image (2 * 64 numbers, pixels in [0, 1]) and core_dim, core_shift, normalize and
-    # normalize_eps are unused (ugc_lib.digits.COLORED_DIGITS sets the benchmark's values).
+    # normalize_eps are unused (studies.COLORED_DIGITS_UPDATES sets the benchmark's values).
     dataset: str = "synthetic"
     # [ours] colored_digits only: P(label flipped), drawn before the colour as in
     # Colored-MNIST (Arjovsky et al., 2019, use 0.25), so shape alone predicts the label
@@ -59,16 +50,7 @@ class DataConfig:
     digits_label_noise: float = 0.25
 
     def __post_init__(self) -> None:
-        if self.dataset not in DATASETS:
-            _fail("data.dataset", self.dataset, f"one of {DATASETS}")
-        if self.dataset == "colored_digits":
-            if self.n_samples > DIGITS_N_IMAGES:
-                _fail("data.n_samples", self.n_samples,
-                      f"an integer <= {DIGITS_N_IMAGES} (the digits images) for "
-                      f"dataset='colored_digits'")
-            if not self.s_as_input:
-                _fail("data.s_as_input", self.s_as_input,
-                      "True for dataset='colored_digits' (the colour is part of the image)")
+        dataset_module(self.dataset).check(self)  # unknown names list the valid ones
         if not 0.0 <= self.digits_label_noise <= 0.5:
             _fail("data.digits_label_noise", self.digits_label_noise, "a probability in [0, 0.5]")
         if self.n_samples < 3:
@@ -89,9 +71,7 @@ class DataConfig:
 
     @property
     def input_dim(self) -> int:
-        if self.dataset == "colored_digits":
-            return 2 * DIGITS_PIXELS  # two colour channels of 8 x 8
-        return self.core_dim + int(self.s_as_input)
+        return dataset_module(self.dataset).input_dim(self)
 
 
 @dataclass(frozen=True)

@@ -1,8 +1,8 @@
-"""One function per paper figure, each reading the tidy frame (runner.to_frame).
+"""Every figure: one function per saved file, named after it (fig1_lr_sweep -> fig1_lr_sweep.png).
 
-Every figure has one row per preset; shaded bands and error bars are 95% bootstrap
-intervals over seeds (seaborn, seeded). Figures are saved as PNG and SVG under
-reports/figures/ with the paper's figure number in the name.
+The paper's figures (fig1-fig6) read the tidy frame (runner.to_frame) and have one row per
+preset; the notebooks' own figures are named nbNN_*. Shaded bands and error bars are 95%
+bootstrap intervals over seeds. Figures are saved as PNG and SVG under reports/figures/.
 """
 
 from __future__ import annotations
@@ -11,11 +11,17 @@ from pathlib import Path
 from typing import Sequence
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import seaborn as sns
+from sklearn.decomposition import PCA
 
+from .data import GROUP_NAMES, GROUP_ORDER, Dataset
 from .metrics import bootstrap_ci
-from .summary import METRIC_LABELS, at_epoch
+from .studies import BASELINES, GAP, ONE_CLUSTER, ORACLE, Y_ONLY
+from .tables import METRIC_LABELS, at_epoch, blank_recovery, heatmap_means
+
+MINORITY = ("y0s1", "y1s0")  # the (y, s) groups where s disagrees with y
 
 CURVE_METRICS = ("wga_s", "wga_ys", "loss")
 
@@ -174,3 +180,201 @@ FIGURES = {
     "fig5_normalization": fig5_normalization,
     "fig6_weight_decay": fig6_weight_decay,
 }
+
+
+# ---------------------------------------------------------------- the notebooks' own figures
+
+def nb01_feature_distributions(long: pd.DataFrame, title: str) -> plt.Figure:
+    """(a) each core feature by (y, s) group (box plots); (b) density of the mean core
+    feature by group (each group normalised on its own); (c) group sizes."""
+    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8), gridspec_kw={"width_ratios": [3, 2, 1.2]})
+    core = long[long["feature"].str.startswith("core") & (long["feature"] != "core mean")]
+    sns.boxplot(data=core, x="feature", y="value", hue="group", hue_order=GROUP_ORDER,
+                fliersize=1, ax=axes[0], palette="tab10")
+    axes[0].set_title("z-scored core features by (y, s) group")
+    mean = long[long["feature"] == "core mean"]
+    sns.kdeplot(data=mean, x="value", hue="group", hue_order=GROUP_ORDER, common_norm=False,
+                ax=axes[1], palette="tab10")
+    axes[1].axvline(0, color="k", lw=0.8, ls="--")
+    axes[1].set_title("mean of the 5 core features (dashed: midpoint rule)")
+    sizes = mean.groupby("group", observed=False).size().reindex(GROUP_ORDER)
+    sns.barplot(x=sizes.index, y=sizes.to_numpy(), ax=axes[2], hue=sizes.index,
+                palette="tab10", legend=False)
+    axes[2].set_title("group sizes")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def nb02_warmup_decision(points: dict[str, pd.DataFrame], title: str) -> plt.Figure:
+    """One panel per key (e.g. LR): P(y = 1) against the mean core feature, hue = s."""
+    fig, axes = plt.subplots(1, len(points), figsize=(4.5 * len(points), 3.6), squeeze=False,
+                             sharey=True)
+    for ax, (name, df) in zip(axes[0], points.items()):
+        sns.scatterplot(data=df, x="core mean", y="P(y=1)", hue="s", style="group",
+                        style_order=GROUP_ORDER, palette="coolwarm", s=14, ax=ax,
+                        legend=ax is axes[0, -1])
+        ax.axhline(0.5, color="k", lw=0.6, ls=":")
+        ax.set_title(name)
+    if axes[0, -1].get_legend() is not None:
+        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1))
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def nb03_gradient_alignment(al: pd.DataFrame, title: str) -> plt.Figure:
+    """(a) mean cos(grad, -y x) against the init scale, before training; (b) against the
+    epoch of training, one line per optimizer. al is theory.alignment_frame's output;
+    bands are 95% bootstrap intervals over seeds."""
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
+    init = al[al["stage"] == "init"]
+    sns.lineplot(data=init, x="init_scale", y="mean_cos", marker="o", errorbar=("ci", 95),
+                 seed=0, n_boot=1000, ax=axes[0])
+    axes[0].set_xscale("log")
+    axes[0].set_title("before training, by init scale")
+    sns.lineplot(data=al[al["stage"] == "train"], x="epoch", y="mean_cos", hue="optimizer",
+                 marker="o", errorbar=("ci", 95), seed=0, n_boot=1000, ax=axes[1])
+    axes[1].set_title(f"during training (init {al.loc[al['stage'] == 'train', 'init_scale'].iloc[0]:g})")
+    for ax in axes:
+        ax.axhline(0.95, color="k", lw=0.6, ls=":")
+        ax.set_ylabel("mean cos(grad, -y x)")
+        ax.set_ylim(-0.05, 1.05)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def nb04_cluster_scatter(panels: dict[str, dict], title: str) -> plt.Figure:
+    """One panel per key: the first two principal components of the signatures,
+    colour = k-means cluster, marker = true (y, s) group (minority groups drawn on top)."""
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
+    for ax, (name, p) in zip(axes[0], panels.items()):
+        Z = PCA(n_components=2, random_state=0).fit_transform(p["signatures"])
+        df = pd.DataFrame({"PC1": Z[:, 0], "PC2": Z[:, 1], "cluster": p["clusters"].astype(str),
+                           "group": [GROUP_NAMES[int(g)] for g in p["dataset"].train.groups]})
+        df["minority"] = df["group"].isin(MINORITY)
+        sns.scatterplot(data=df.sort_values("minority", kind="stable"), x="PC1", y="PC2",
+                        hue="cluster", style="group", style_order=GROUP_ORDER, s=18, alpha=0.8,
+                        palette="Set1", ax=ax)
+        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
+        ax.set_title(name, fontsize=10)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def nb13_baselines(final_test: pd.DataFrame, title: str,
+                     reference: pd.DataFrame | None = None) -> plt.Figure:
+    """Per method: minority F1 and ARI vs (y,s) of its groups, test WGA(s) and WGA(y,s).
+
+    One row per preset; points are means over seeds, bars 95% bootstrap intervals. Dashed
+    lines: the partition by y (ARI), one cluster (minority F1) from `reference`
+    (diagnostics.reference_rows), and the oracle's mean (WGA).
+    """
+    df = blank_recovery(final_test)
+    metrics = ("rec_ari_ys", "rec_minority_f1", "wga_s", "wga_ys")
+    lines = {"rec_ari_ys": Y_ONLY, "rec_minority_f1": ONE_CLUSTER, "wga_s": ORACLE, "wga_ys": ORACLE}
+    both = df if reference is None else pd.concat([df, reference], ignore_index=True)
+    presets = sorted(df["preset"].unique())
+    fig, axes = plt.subplots(len(presets), len(metrics), figsize=(3.4 * len(metrics),
+                             0.45 * len(BASELINES) * len(presets) + 1), squeeze=False, sharey=True)
+    for r, preset in enumerate(presets):
+        part = df[df["preset"] == preset]
+        for c, metric in enumerate(metrics):
+            ax = axes[r, c]
+            sns.pointplot(data=part, y="method", x=metric, order=list(BASELINES), errorbar=("ci", 95),
+                          seed=0, n_boot=1000, linestyle="none", ax=ax, color="C0")
+            ref = both[(both["preset"] == preset) & (both["method"] == lines[metric])][metric]
+            if ref.notna().any():
+                ax.axvline(ref.mean(), color="grey", ls="--", lw=1, label=lines[metric])
+                ax.legend(fontsize=7, loc="lower right" if metric.startswith("rec_") else "lower left")
+            ax.set_title(f"{preset}: {METRIC_LABELS[metric]}"
+                         + ("" if metric.startswith("rec_") else " (test)"), fontsize=9)
+            ax.set_xlabel("")
+            ax.set_ylabel("")
+            ax.grid(axis="x", alpha=0.3)
+            ax.xaxis.set_major_locator(plt.MaxNLocator(4))
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def nb14_sensitivity(final_test: pd.DataFrame, panels: Sequence[tuple[str, str]],
+                         title: str, ncols: int = 4) -> plt.Figure:
+    """One annotated heatmap per (method, metric): core_dim (rows) x spurious_corr (columns).
+
+    Means over seeds; a paired gap (a method containing " − ") gets a diverging scale.
+    """
+    nrows = int(np.ceil(len(panels) / ncols))
+    fig, axes = plt.subplots(nrows, ncols, figsize=(3.3 * ncols, 3.1 * nrows), squeeze=False)
+    for ax, (method, metric) in zip(axes.flat, panels):
+        gap = GAP in method
+        sns.heatmap(heatmap_means(final_test, method, metric), annot=True, fmt=".2f",
+                    vmin=-0.5 if gap else 0, vmax=0.5 if gap else 1,
+                    cmap="RdBu" if gap else "viridis", cbar=False, annot_kws={"fontsize": 8}, ax=ax)
+        label = method.replace(GAP, GAP.rstrip() + "\n")  # a gap's reference on its own line
+        ax.set_title(f"{label}\n{METRIC_LABELS[metric]}", fontsize=8)
+        ax.set_xlabel("P(s = y)")
+        ax.set_ylabel("core dimension")
+    for ax in list(axes.flat)[len(panels):]:
+        ax.axis("off")
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
+def nb15_examples(ds: Dataset, n: int = 8):
+    """The first n training images of each (y, colour) group, drawn in red (s=0) / green (s=1)."""
+    part = ds.train
+    fig, axes = plt.subplots(4, n, figsize=(n * 0.9, 4 * 0.95))
+    for g, (yy, ss) in enumerate([(0, 0), (0, 1), (1, 0), (1, 1)]):
+        idx = np.flatnonzero((part.y == yy) & (part.s == ss))[:n]
+        for j in range(n):
+            ax = axes[g, j]
+            ax.axis("off")
+            if j < len(idx):
+                rgb = np.zeros((8, 8, 3))
+                rgb[..., ss] = part.core[idx[j]].reshape(8, 8)  # red channel 0, green 1
+                ax.imshow(rgb, interpolation="nearest")
+        axes[g, 0].set_title(f"y={yy}, colour={ss}", fontsize=8, loc="left")
+    fig.suptitle("Colored-Digits training images by (label, colour) group", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def nb15_colored_digits(df: pd.DataFrame):
+    """Last-epoch test accuracy, WGA(s) and WGA(y,s) by variant, one row per preset."""
+    fig = final_points(df, x="variant", hue=None, split="test",
+                       metrics=("acc", "wga_s", "wga_ys"),
+                       title="Colored-Digits (CNN): test metrics, last epoch")
+    for ax in fig.axes:
+        ax.tick_params(axis="x", rotation=30)
+        ax.set_xlabel("")
+    fig.tight_layout()
+    return fig
+
+
+def nb16_scaling(bench: dict):
+    """Time and peak memory of the UGC step against N and against model size (log-log)."""
+    df = pd.DataFrame(bench["scaling"]["rows"])
+    fig, axes = plt.subplots(2, 2, figsize=(10, 7))
+    for col, (prefix, x, label) in enumerate([("N:", "n", "training samples N"),
+                                             ("params:", "params", "model parameters")]):
+        part = df[df["series"].str.startswith(prefix)]
+        for name, g in part.groupby("series", sort=False):
+            e = bench["scaling"]["exponents"][name]
+            axes[0, col].loglog(g[x], g["seconds"], "o-", label=f"{name} (slope {e['time']:.2f})")
+            axes[1, col].loglog(g[x], g["peak_bytes"] / 2**20, "o-",
+                                label=f"{name} (slope {e['peak_memory']:.2f})")
+        sig = part.drop_duplicates(x)
+        axes[1, col].loglog(sig[x], sig["signature_bytes"] / 2**20, "k:",
+                            label=f"signature matrix N x D, float64 ({part['series'].iloc[0]})")
+        axes[0, col].set_ylabel("seconds (median)")
+        axes[1, col].set_ylabel("peak memory growth (MiB)")
+        for ax in axes[:, col]:
+            ax.set_xlabel(label)
+            ax.legend(fontsize=7)
+    fig.suptitle("UGC step: time and peak memory (stored benchmark, reports/benchmarks.json)")
+    fig.tight_layout()
+    return fig

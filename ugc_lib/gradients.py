@@ -27,7 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 from torch.func import functional_call, grad, vmap
 
-from .config import SIGNATURE_WHERE
+SIGNATURE_WHERE = ("fc_weight", "fc", "all")  # final weight; final weight + bias; every parameter
 
 
 def parameter_names(model: nn.Module, where: str | Sequence[str]) -> list[str]:

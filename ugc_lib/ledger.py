@@ -1,8 +1,8 @@
-"""The claims ledger: every claim of CLAIMS.md with its verdict, and the deviation log.
+"""The claims ledger: evaluate the rules of claims.CLAIMS on their studies; the deviation log.
 
-evaluate(base, seeds) runs every study of experiments.STUDIES on one base config
-and applies the rules of claims.py. The deviation log re-runs that evaluation with
-one open choice changed at a time and reports which verdicts flip.
+evaluate(base, seeds) runs the studies the registered rules read on one base config
+and applies every rule in registry order. The deviation log re-runs that evaluation
+with one open choice changed at a time and reports which verdicts flip.
 """
 
 from __future__ import annotations
@@ -12,54 +12,11 @@ from typing import Callable, Sequence
 
 import pandas as pd
 
-from . import claims
-from .claims import NOT_REPRODUCED, Verdict
+from .claims import CLAIMS, DEFINITIONS, Verdict
 from .config import RunConfig, get_preset
-from .experiments import add_variant, study_configs
 from .runner import sweep, to_frame
+from .studies import VARIANTS, add_variant, study_configs
 
-
-@dataclass(frozen=True)
-class Claim:
-    id: str
-    where: str
-    quote: str
-    experiment: str  # notebook that measures it
-
-
-CLAIMS: dict[str, Claim] = {c.id: c for c in [
-    Claim("C1", "Abstract; Sec. 5", "UGC recovers group structure: the gradient clusters match the "
-          "latent spurious groups.", "05_dro_training, 04_clustering"),
-    Claim("C2", "Abstract; Sec. 1", "UGC matches oracle-DRO worst-group accuracy (99.4%) without "
-          "group IDs.", "05_dro_training"),
-    Claim("C3", "Sec. 5", "Across three independent seeds, UGC achieves 99.6% +- 0.1% test accuracy.",
-          "05_dro_training"),
-    Claim("C4", "Sec. 3; App. A", "Linear model, small init, squared loss: grad ~ -y x; clustering "
-          "gradients separates samples by dominant feature.", "03_gradient_theory"),
-    Claim("C5a", "Fig. 1", "LR 1e-4 learns slowly (35% by epoch 6).", "06_ablation_lr"),
-    Claim("C5b", "Fig. 1", "LR 1e-3 reaches 90% by epoch 2.", "06_ablation_lr"),
-    Claim("C5c", "Fig. 1", "LR 1e-2 converges near-instantly to 100% WGA without visible "
-          "instability.", "06_ablation_lr"),
-    Claim("C6a", "Fig. 2", "All k recover group structure: training accuracy reaches 99.6%.",
-          "07_ablation_k"),
-    Claim("C6b", "Fig. 2 caption", "k = 4, 8 train faster.", "07_ablation_k"),
-    Claim("C6c", "Fig. 2", "k = 8 partially recovers after an early drop (validation).",
-          "07_ablation_k"),
-    Claim("C7", "Fig. 3", "Inverse-frequency and input-feature reweighting give nearly identical "
-          "train/val WGA, plateauing at epoch 2.", "08_ablation_reweighting"),
-    Claim("C8", "Fig. 4", "UGC significantly outperforms a linear classifier on WGA and loss.",
-          "11_ablation_linear_probe"),
-    Claim("C9", "Fig. 5", "Input normalisation greatly improves val WGA at low to medium LRs.",
-          "09_ablation_normalization"),
-    Claim("C10", "Fig. 6", "At LR 1e-3, moderate decay (1e-4) gives slight gains; large decay "
-          "hurts.", "10_ablation_weight_decay"),
-    Claim("C11", "Abstract", "UGC adds minimal overhead.", "16_scaling (python -m benchmarks)"),
-    Claim("C12", "Abstract; Sec. 1", "UGC scales to complex models.", "15_colored_digits"),
-    Claim("C13", "Sec. 2", "UGC is the first to cluster per-sample gradient vectors to form "
-          "pseudo-groups.", "literature (not computed)"),
-    Claim("C14", "Abstract; Sec. 5", "Results are obtained without any group labels.",
-          "04_clustering, tests/test_no_group_labels.py"),
-]}
 
 FrameHook = Callable[[pd.DataFrame], pd.DataFrame]
 
@@ -69,58 +26,34 @@ ALL_STUDIES = ("headline", "lr", "k", "reweighting", "normalization", "weight_de
 
 
 def evaluate(base: RunConfig, seeds: Sequence[int], jobs: int = 1,
-             hooks: dict[str, FrameHook] | None = None, c8_probe: str = "linear probe (ERM)",
+             hooks: dict[str, FrameHook] | None = None,
+             options: dict[str, dict] | None = None,
              studies: Sequence[str] = ALL_STUDIES) -> list[Verdict]:
-    """Verdicts of the computed claims (C1-C3, C5-C10) for one base config.
+    """Verdicts of every registered rule whose study is in `studies`, for one base config.
 
-    studies limits the work to the claims those studies measure; hooks transform a
-    study's frame before the rules see it (e.g. model selection).
+    Order: the rules with one verdict per claim, in registry order, then for each WGA
+    definition the per-definition rules in registry order. hooks transform a study's
+    frame before the rules see it (e.g. model selection); options are keyword arguments
+    for one claim's rule (e.g. {"C8": {"probe": "UGC (linear)"}}).
     """
-    unknown = sorted(set(studies) - set(ALL_STUDIES))
+    readable = {c.study for c in CLAIMS.values() if c.rule is not None}
+    unknown = sorted(set(studies) - readable)
     if unknown:
-        raise ValueError(f"unknown studies {unknown}: allowed {list(ALL_STUDIES)}")
+        raise ValueError(f"unknown studies {unknown}: allowed {sorted(readable)}")
     frames = {s: to_frame(sweep(study_configs(s, base), seeds, jobs=jobs)) for s in studies}
-    if "linear_probe" in frames:
-        frames["linear_probe"] = add_variant(frames["linear_probe"])
+    for study in frames:
+        if study in VARIANTS:
+            frames[study] = add_variant(frames[study], study)
     for study, hook in (hooks or {}).items():
         frames[study] = hook(frames[study])
     p, ugc = base.name, base.objective.method
+    rules = [c for c in CLAIMS.values() if c.rule is not None and c.study in frames]
     out: list[Verdict] = []
-    if "headline" in frames:
-        out += [claims.verdict_c1(frames["headline"], p, ugc),
-                claims.verdict_c3(frames["headline"], p, ugc)]
-    if "k" in frames:
-        out.append(claims.verdict_c6a(frames["k"], p))
-    for d in ("s", "ys"):
-        if "headline" in frames:
-            out.append(claims.verdict_c2(frames["headline"], p, d, ugc))
-        if "lr" in frames:
-            out += claims.verdicts_c5(frames["lr"], p, d)
-        if "k" in frames:
-            out += claims.verdicts_c6bc(frames["k"], p, d)
-        if "reweighting" in frames:
-            out.append(claims.verdict_c7(frames["reweighting"], p, d))
-        if "linear_probe" in frames:
-            out.append(claims.verdict_c8(frames["linear_probe"], p, d, probe=c8_probe))
-        if "normalization" in frames:
-            out.append(claims.verdict_c9(frames["normalization"], p, d))
-        if "weight_decay" in frames:
-            out.append(claims.verdict_c10(frames["weight_decay"], p, d))
+    for d in (None, *DEFINITIONS):
+        for c in rules:
+            if c.per_definition == (d is not None):
+                out += c.rule(frames[c.study], p, d, ugc, **(options or {}).get(c.id, {}))
     return out
-
-
-def literature_verdicts(presets: Sequence[str]) -> list[Verdict]:
-    """C13: a literature check, not computed."""
-    nan = float("nan")
-    return [Verdict("C13", p, "-", "prior work clustering per-sample gradients", None, nan, nan,
-                    nan, 0, NOT_REPRODUCED,
-                    "literature check, not computed: not reproduced if prior work clusters "
-                    "per-sample gradients into pseudo-groups for group-robust training",
-                    {"computed": False,
-                     "prior_work": "GRASP (Zeng et al., 2022, arXiv 2210.06759) clusters "
-                                   "per-sample gradients within each class and runs Group DRO "
-                                   "on the clusters, before this paper"})
-            for p in presets]
 
 
 def _best_val_epoch(metric: str) -> FrameHook:
@@ -152,7 +85,7 @@ class Deviation:
     overrides: dict = field(default_factory=dict)
     seeds: tuple[int, ...] | None = None
     hooks: dict = field(default_factory=dict)
-    c8_probe: str = "linear probe (ERM)"
+    options: dict = field(default_factory=dict)  # per-claim rule options (evaluate)
     studies: tuple[str, ...] = ALL_STUDIES  # the studies the choice can affect
     run: bool = True  # False: documented only (reason in alternative)
 
@@ -201,7 +134,7 @@ DEVIATIONS: list[Deviation] = [
               overrides={"objective.feature_weight_power": -1.0}, studies=("reweighting",)),
     Deviation("linear-probe definition", "\"linear classifier\"", "not in script",
               "linear model on the raw input, ERM", "linear model trained with UGC",
-              c8_probe="UGC (linear)", studies=("linear_probe",)),
+              options={"C8": {"probe": "UGC (linear)"}}, studies=("linear_probe",)),
     Deviation("weight-decay grid", "\"varied\"", "not in script", "{0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1}",
               "largest decay 1e-2 (grid without 1e-1)", hooks={"weight_decay": _drop_largest_decay},
               studies=("weight_decay",)),
@@ -240,7 +173,7 @@ def deviation_log(baseline: dict[str, list[Verdict]], seeds: Sequence[int], jobs
             continue
         base_cfg = get_preset(dev.preset).with_updates(**dev.overrides)
         alt = evaluate(base_cfg, dev.seeds or seeds, jobs=jobs, hooks=dev.hooks,
-                       c8_probe=dev.c8_probe, studies=dev.studies)
+                       options=dev.options, studies=dev.studies)
         before = {_key(v): v.verdict for v in baseline[dev.preset]}
         flips = [f"{v.id}[{v.definition}]: {before[_key(v)]} -> {v.verdict}"
                  for v in alt if before.get(_key(v)) != v.verdict]

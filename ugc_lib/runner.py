@@ -26,10 +26,11 @@ from .train import progress_disabled, run_experiment
 
 @lru_cache(maxsize=1)
 def library_version() -> str:
-    """Package version plus a digest of every module's source."""
+    """Package version plus a digest of every module's source (subpackages included)."""
     digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode())
+    root = Path(__file__).parent
+    for path in sorted(root.rglob("*.py")):
+        digest.update(path.relative_to(root).as_posix().encode())
         digest.update(path.read_bytes())
     return f"{__version__}+{digest.hexdigest()[:12]}"
 
@@ -152,10 +153,3 @@ def to_frame(records: Sequence[dict]) -> pd.DataFrame:
         for h in rec["history"]:
             rows.append({**base, **h})
     return pd.DataFrame(rows)
-
-
-def final_frame(records: Sequence[dict]) -> pd.DataFrame:
-    """One row per run x split at the last epoch."""
-    df = to_frame(records)
-    last = df.groupby("run")["epoch"].transform("max")
-    return df[df["epoch"] == last].reset_index(drop=True)

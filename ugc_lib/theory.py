@@ -1,4 +1,4 @@
-"""Claim C4: the paper's "theoretical insight" on a linear model with squared loss.
+"""Measurements for claim C4: the paper's "theoretical insight" on a linear model, squared loss.
 
 The paper (Sec. 3, Appendix A): for f(x) = theta^T x with small initialisation and
 squared-error loss, grad_theta loss ~= -y x, so per-sample gradients align with the
@@ -14,7 +14,7 @@ so "g ~= -y x" holds in direction for every sample with margin y f(x) < 1 and in
 magnitude to the extent |f(x)| << 1. The functions below measure both on the
 project's data (input [5 z-scored core features, s in {0, 1}]).
 
-The verdict rule for C4 (RULE_C4) was written before any of these numbers were seen.
+The verdict rule for C4 (claims.RULE_C4) was written before any of these numbers were seen.
 """
 
 from __future__ import annotations
@@ -25,19 +25,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from .claims import NOT_REPRODUCED, PARTLY, REPRODUCED, Verdict
 from .config import DataConfig, GroupingConfig
 from .data import make_synthetic
 from .grouping import GradientClustering
-from .metrics import bootstrap_ci, recovery
-
-RULE_C4 = ("reproduced if (a) the mean cosine between per-sample gradient and -y*x is >= 0.95 "
-           "at initialisation scale 1e-3 before training, and (b) k-means (k=2) on those "
-           "gradients separates the minority (s != y) from the majority: best-cluster minority "
-           "F1 >= 0.5; partly if only (a); not reproduced if (a) fails")
+from .metrics import recovery
 
 INIT_SCALES = (1e-4, 1e-3, 1e-2, 1e-1, 1.0, 3.0)  # [ours] the init-scale axis
-C4_INIT_SCALE = 1e-3  # [ours] fixed by RULE_C4
+C4_INIT_SCALE = 1e-3  # [ours] fixed by claims.RULE_C4
 TRAIN_LR = 1e-2  # [ours] the paper's best LR, for both optimizers
 TRAIN_EPOCHS = 5  # [ours] "a few epochs"
 TRAIN_BATCH = 64  # [text] the paper's batch size
@@ -219,46 +213,4 @@ def group_mean_gradients(data_cfg: DataConfig, seed: int, init_scale: float = C4
         lambda c: c - c.mean()).std().to_numpy())
     out = out.round(decimals)
     out["n"] = out["n"].astype("Int64")
-    return out
-
-
-def verdict_c4(mean_cos: Sequence[float], minority_f1: Sequence[float], preset: str,
-               threshold_cos: float = 0.95, threshold_f1: float = 0.5,
-               detail: dict | None = None) -> Verdict:
-    """C4 verdict from per-seed statistics (RULE_C4).
-
-    mean_cos: per seed, the mean per-sample cosine(g, -y x) at init 1e-3 before training.
-    minority_f1: per seed, the best k-means (k = 2) cluster's F1 on the minority (s != y),
-    on those same gradients. (a) and (b) compare the means over seeds to the thresholds.
-    """
-    cos = np.asarray(mean_cos, dtype=float)
-    f1 = np.asarray(minority_f1, dtype=float)
-    m, lo, hi = bootstrap_ci(cos)
-    f_m, f_lo, f_hi = bootstrap_ci(f1)
-    a, b = m >= threshold_cos, f_m >= threshold_f1
-    verdict = (REPRODUCED if b else PARTLY) if a else NOT_REPRODUCED
-    info = {"a_cosine_ok": bool(a), "b_minority_f1_ok": bool(b),
-            "minority_f1": [round(f_m, 4), round(f_lo, 4), round(f_hi, 4)]}
-    info.update(detail or {})
-    return Verdict("C4", preset, "-", "mean cos(grad, -y x), linear sq. loss, init 1e-3",
-                   None, m, lo, hi, len(cos), verdict, RULE_C4, info)
-
-
-def c4_verdicts(data_cfg: DataConfig, seeds: Sequence[int], groupings: dict[str, GroupingConfig],
-                al: pd.DataFrame | None = None, linear: pd.DataFrame | None = None) -> list[Verdict]:
-    """RULE_C4 for each grouping (preset): cosine at C4_INIT_SCALE before training, and the
-    minority F1 of k-means on those same gradients. al / linear are alignment_frame /
-    linear_recovery_frame outputs when already computed (else computed here)."""
-    if al is None:
-        al = alignment_frame(data_cfg, seeds, scales=(C4_INIT_SCALE,), optimizers=())
-    if linear is None:
-        linear = linear_recovery_frame(data_cfg, seeds, groupings, optimizers=(),
-                                       s_pm_diagnostic=False)
-    at_rule = al[(al["stage"] == "init") & (al["init_scale"] == C4_INIT_SCALE)].set_index("seed")["mean_cos"]
-    out = []
-    for preset in groupings:
-        rows = linear[(linear["kmeans"] == preset)
-                      & (linear["gradients"] == f"linear, init {C4_INIT_SCALE:g}")].set_index("seed")
-        out.append(verdict_c4(at_rule.to_numpy(), rows["minority_f1"].loc[at_rule.index].to_numpy(),
-                              preset, detail={"ari_s_mean": round(float(rows["ari_s"].mean()), 4)}))
     return out

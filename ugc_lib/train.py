@@ -19,7 +19,7 @@ from torch import nn
 
 from .config import RunConfig
 from .data import Dataset, make_dataset
-from .baselines import infer_groups
+from .grouping import infer_groups
 from .metrics import recovery, split_metrics
 from .models import build_model
 from .objectives import ERM, get_method
@@ -65,6 +65,27 @@ def predict(model: nn.Module, X: np.ndarray, y: np.ndarray,
     return logits.argmax(1).cpu().numpy(), loss
 
 
+def _erm_for(y: np.ndarray, X: np.ndarray, cfg: RunConfig) -> ERM:
+    """The warm-up objective: plain ERM over every training sample."""
+    return ERM(np.zeros(len(y), dtype=np.int64), X, cfg.objective)
+
+
+def warmup(cfg: RunConfig, X: np.ndarray, y: np.ndarray, seed: int,
+           device: str | torch.device = "cpu") -> nn.Module:
+    """The model after cfg's warm-up epochs of ERM, exactly as fit draws it (same seed, same
+    initialisation and batch order); the signatures of UGC are taken from it. Unlike fit,
+    it leaves the thread settings alone, so a benchmark can time it under its own."""
+    torch.manual_seed(seed)
+    model = build_model(cfg.model, X.shape[1]).to(device)
+    opt = make_optimizer(model, cfg)
+    gen = torch.Generator().manual_seed(seed)
+    Xt, yt = torch.as_tensor(X, device=device), torch.as_tensor(y, device=device)
+    erm = _erm_for(y, X, cfg)
+    for _ in range(cfg.train.warmup_epochs):
+        train_epoch(model, opt, Xt, yt, erm, cfg.train.batch_size, gen)
+    return model
+
+
 def fit(cfg: RunConfig, X: np.ndarray, y: np.ndarray, seed: int,
         true_groups: np.ndarray | None = None, on_epoch: EpochCallback | None = None,
         progress: bool | None = None) -> dict:
@@ -100,10 +121,10 @@ def fit(cfg: RunConfig, X: np.ndarray, y: np.ndarray, seed: int,
         timings[phase] = time.perf_counter() - t0
 
     warm = epochs[:cfg.train.warmup_epochs]
-    run_epochs(ERM(np.zeros(len(y), dtype=np.int64), X, cfg.objective), warm, "warmup")
+    run_epochs(_erm_for(y, X, cfg), warm, "warmup")
 
     # Signatures and pseudo-groups (from grouping.source: the paper's gradient clusters by
-    # default, or a baseline's, see baselines.py) are computed for every method (the
+    # default, or a baseline's, see grouping.SOURCES) are computed for every method (the
     # recovery metrics are reported for all), but only methods with needs_clusters train
     # on them. Neither step draws from the torch RNG, so baselines are unaffected.
     G, clusters, group_timings = infer_groups(cfg.grouping, model, X, y, seed, device)  # (N, P), (N,)

@@ -26,7 +26,7 @@ import pandas as pd
 from IPython.display import display
 from scipy.stats import norm
 
-from ugc_lib import config, data, explore, figures, report, summary
+from ugc_lib import config, data, diagnostics, figures, report, tables
 
 %matplotlib inline
 
@@ -43,9 +43,9 @@ display(pd.DataFrame({"value": {k: str(v) for k, v in dataclasses.asdict(data_cf
 # 500-sample validation and test sets about 12.
 
 # %%
-counts = explore.group_count_frame(data_cfg, seeds)
+counts = diagnostics.group_count_frame(data_cfg, seeds)
 display(counts[counts["seed"] == seeds[0]].drop(columns="seed").set_index("split"))
-count_table = summary.summarize(counts, ["split"], ["y0s0", "y0s1", "y1s0", "y1s1", "p_s_eq_y", "p_y1"],
+count_table = tables.summarize(counts, ["split"], ["y0s0", "y0s1", "y1s0", "y1s1", "p_s_eq_y", "p_y1"],
                                 decimals=3)
 display(count_table)
 
@@ -69,8 +69,8 @@ display(pooled)
 # minority and majority groups overlap; s is the 6th input column and equals 0 or 1.
 
 # %%
-long = explore.feature_frame(ds0, "train")
-fig = explore.feature_figure(long, f"Training inputs by (y, s) group (seed {seeds[0]})")
+long = diagnostics.feature_frame(ds0, "train")
+fig = figures.nb01_feature_distributions(long, f"Training inputs by (y, s) group (seed {seeds[0]})")
 _ = figures.save_figure(fig, "nb01_feature_distributions", figures_dir)
 
 # %%
@@ -89,7 +89,7 @@ display(core_by_group)
 core_only_bayes = float(norm.cdf(-data_cfg.core_shift * np.sqrt(data_cfg.core_dim) / 2))
 print(f"core-only Bayes error = Phi(-{data_cfg.core_shift:g} * sqrt({data_cfg.core_dim}) / 2) "
       f"= {core_only_bayes:.4f} ({100 * core_only_bayes:.2f}%)")
-bayes = explore.bayes_table(data_cfg).round(3)
+bayes = diagnostics.bayes_table(data_cfg).round(3)
 display(bayes)
 
 # %% [markdown]
@@ -98,8 +98,8 @@ display(bayes)
 # the core-only Bayes rule), "s only" predicts y = s.
 
 # %%
-rules = explore.simple_rule_frame(data_cfg, seeds, "test")
-rule_table = summary.summarize(rules, ["rule"], ["acc", "wga_s", "wga_ys", "acc_y0s1", "acc_y1s0"])
+rules = diagnostics.simple_rule_frame(data_cfg, seeds, "test")
+rule_table = tables.summarize(rules, ["rule"], ["acc", "wga_s", "wga_ys", "acc_y0s1", "acc_y1s0"])
 display(rule_table)
 
 # %%

@@ -29,17 +29,17 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import config, experiments, explore, figures, report, summary
+from ugc_lib import config, diagnostics, figures, report, studies, tables
 
 %matplotlib inline
 
 pd.set_option("display.width", 170)
 pd.set_option("display.max_columns", 20)
 presets = ["paper_text", "paper_code"]
-configs = [explore.warmup_config(config.get_preset(p), lr) for p in presets for lr in experiments.LRS]
+configs = [studies.warmup_config(config.get_preset(p), lr) for p in presets for lr in studies.LRS]
 print("epochs per run:", sorted({c.train.total_epochs for c in configs}),
       "| methods:", sorted({c.objective.method for c in configs}))
-df = explore.warmup_frame(configs, seeds)
+df = diagnostics.warmup_frame(configs, seeds)
 metric_cols = [c for c in df.columns if c not in ("preset", "train.lr", "seed", "split")]
 a = df[df["preset"] == "paper_text"][metric_cols].reset_index(drop=True)
 b = df[df["preset"] == "paper_code"][metric_cols].reset_index(drop=True)
@@ -49,7 +49,7 @@ print("paper_text and paper_code warm-up metrics identical:", a.equals(b))
 # ## Accuracy and worst-group accuracy after the warm-up, per split
 
 # %%
-acc_table = summary.summarize(df, ["preset", "train.lr", "split"], ["acc", "wga_s", "wga_ys", "loss"])
+acc_table = tables.summarize(df, ["preset", "train.lr", "split"], ["acc", "wga_s", "wga_ys", "loss"])
 display(acc_table)
 
 # %% [markdown]
@@ -57,7 +57,7 @@ display(acc_table)
 # The minority groups are `y0s1` and `y1s0` (about 12 test samples each).
 
 # %%
-group_table = summary.summarize(df[df["split"] == "test"], ["preset", "train.lr"],
+group_table = tables.summarize(df[df["split"] == "test"], ["preset", "train.lr"],
                                 ["acc_y0s0", "acc_y0s1", "acc_y1s0", "acc_y1s1"])
 display(group_table)
 
@@ -69,7 +69,7 @@ display(group_table)
 # rule (notebook 01) would move the margin by 2·log(0.95/0.05) when s flips.
 
 # %%
-reliance_table = summary.summarize(df[df["split"].isin(["train", "test"])], ["preset", "train.lr", "split"],
+reliance_table = tables.summarize(df[df["split"].isin(["train", "test"])], ["preset", "train.lr", "split"],
                                    ["acc_minority", "acc_majority", "flip_rate", "s_effect", "margin_abs"])
 display(reliance_table)
 rho = config.PAPER_TEXT.data.spurious_corr
@@ -83,9 +83,9 @@ print(f"for scale: the Bayes-optimal s effect is 2 * log({rho} / {1 - rho:.2f}) 
 # warm-up models are identical, so one set of panels serves both.)
 
 # %%
-points = {f"LR {lr:g}": explore.reliance_points(explore.warmup_config(config.PAPER_TEXT, lr), seeds[0])
-          for lr in experiments.LRS}
-fig = explore.reliance_figure(points, f"Warm-up (1 ERM epoch) decision function, test split, seed {seeds[0]} "
+points = {f"LR {lr:g}": diagnostics.reliance_points(studies.warmup_config(config.PAPER_TEXT, lr), seeds[0])
+          for lr in studies.LRS}
+fig = figures.nb02_warmup_decision(points, f"Warm-up (1 ERM epoch) decision function, test split, seed {seeds[0]} "
                                       "(both presets)")
 _ = figures.save_figure(fig, "nb02_warmup_decision", figures_dir)
 

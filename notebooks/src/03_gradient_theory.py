@@ -23,7 +23,7 @@
 # UGC actually clusters (the paper's MLP with cross-entropy, after one warm-up epoch, with
 # each preset's signature, PCA and k-means settings).
 #
-# **Verdict rule (fixed before any number was seen, `ugc_lib/theory.py: RULE_C4`).**
+# **Verdict rule (fixed before any number was seen, `ugc_lib/claims.py: RULE_C4`).**
 # Reproduced if (a) the mean cosine between per-sample gradient and −y·x is ≥ 0.95 at
 # initialisation scale 1e-3 before training, and (b) k-means (k = 2) on those gradients
 # separates the minority (s ≠ y) from the majority: best-cluster minority F1 ≥ 0.5; partly
@@ -42,7 +42,7 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import claims, config, data, explore, figures, metrics, report, runner, summary, theory
+from ugc_lib import claims, config, data, figures, metrics, report, runner, studies, tables, theory
 
 %matplotlib inline
 
@@ -77,13 +77,13 @@ print("share with cos = -1 (y f > 1) :", f"{np.mean(cos < 0):.3f}")
 # %%
 al = theory.alignment_frame(data_cfg, seeds)
 cols = ["mean_cos", "frac_aligned", "rel_dev", "accuracy"]
-init_table = summary.summarize(al[al["stage"] == "init"], ["init_scale"], cols)
+init_table = tables.summarize(al[al["stage"] == "init"], ["init_scale"], cols)
 display(init_table)
-train_table = summary.summarize(al[al["stage"] == "train"], ["optimizer", "epoch"], cols)
+train_table = tables.summarize(al[al["stage"] == "train"], ["optimizer", "epoch"], cols)
 display(train_table)
 
 # %%
-fig = explore.alignment_figure(al, "Linear model, squared loss: cosine between per-sample gradient and -y x")
+fig = figures.nb03_gradient_alignment(al, "Linear model, squared loss: cosine between per-sample gradient and -y x")
 _ = figures.save_figure(fig, "nb03_gradient_alignment", figures_dir)
 
 # %% [markdown]
@@ -103,16 +103,16 @@ _ = figures.save_figure(fig, "nb03_gradient_alignment", figures_dir)
 # %%
 linear = theory.linear_recovery_frame(data_cfg, seeds, {p: config.get_preset(p).grouping for p in presets})
 linear = linear.rename(columns={"kmeans": "preset"})
-mlp_records = runner.sweep([explore.ugc_warmup_config(p) for p in presets], seeds, jobs=jobs)
-mlp = summary.at_epoch(runner.to_frame(mlp_records), split="train")
+mlp_records = runner.sweep([studies.ugc_warmup_config(p) for p in presets], seeds, jobs=jobs)
+mlp = tables.at_epoch(runner.to_frame(mlp_records), split="train")
 mlp = mlp.rename(columns=lambda c: c[4:] if c.startswith("rec_") else c)
 mlp["gradients"] = "MLP CE, warm-up (UGC)"
 rec_cols = ["ari_y", "ari_s", "ari_ys", "nmi_y", "nmi_s", "nmi_ys", "minority_f1"]
 both = pd.concat([linear[["preset", "gradients", "seed"] + rec_cols],
                   mlp[["preset", "gradients", "seed"] + rec_cols]], ignore_index=True)
-recovery_table = summary.summarize(both, ["preset", "gradients"], ["ari_y", "ari_s", "ari_ys", "minority_f1"])
+recovery_table = tables.summarize(both, ["preset", "gradients"], ["ari_y", "ari_s", "ari_ys", "minority_f1"])
 display(recovery_table)
-nmi_table = summary.summarize(both, ["preset", "gradients"], ["nmi_y", "nmi_s", "nmi_ys"])
+nmi_table = tables.summarize(both, ["preset", "gradients"], ["nmi_y", "nmi_s", "nmi_ys"])
 display(nmi_table)
 chance = metrics.minority_match(np.zeros(len(tr.y), dtype=int), tr.y, tr.s)["minority_f1"]
 print(f"reference: minority F1 of one cluster holding every sample (seed {seeds[0]}) = {chance:.3f}")
@@ -130,14 +130,14 @@ display(group_means)
 # ## Verdict (C4)
 
 # %%
-verdicts = theory.c4_verdicts(data_cfg, seeds, {p: config.get_preset(p).grouping for p in presets},
+verdicts = claims.c4_verdicts(data_cfg, seeds, {p: config.get_preset(p).grouping for p in presets},
                               al=al, linear=linear.rename(columns={"preset": "kmeans"}))
 display(claims.verdict_table(verdicts))
 for v in verdicts:
     f1_mean, f1_lo, f1_hi = v.detail["minority_f1"]
     print(f"{v.preset}: (a) cosine ok: {v.detail['a_cosine_ok']}, (b) minority F1 ok: "
           f"{v.detail['b_minority_f1_ok']}, minority F1 = {f1_mean:.3f} [{f1_lo:.3f}, {f1_hi:.3f}]")
-print("-", theory.RULE_C4)
+print("-", claims.RULE_C4)
 
 # %%
 _ = report.save_results(results_dir, "03_gradient_theory",

@@ -28,7 +28,7 @@
 # Verdict rules: C1 uses `claims.verdict_c1` (as in notebook 05, shown here as a cross-check
 # on the same clusters); C14: reproduced if the cluster assignments are identical for all
 # seeds and both presets, else not reproduced; statistic = fraction of identical runs
-# (`ugc_lib/explore.py: RULE_C14`).
+# (`ugc_lib/claims.py: RULE_C14`).
 
 # %% tags=["parameters"]
 seeds = [0, 1, 2, 3, 4]
@@ -41,17 +41,17 @@ import numpy as np
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import claims, config, data, experiments, explore, figures, metrics, report, runner, summary
+from ugc_lib import claims, config, data, diagnostics, figures, metrics, report, runner, studies, tables
 
 %matplotlib inline
 
 pd.set_option("display.width", 170)
 pd.set_option("display.max_columns", 20)
 presets = ["paper_text", "paper_code"]
-configs = [explore.ugc_warmup_config(p, **{"grouping.k": k}) for p in presets for k in experiments.KS]
+configs = [studies.ugc_warmup_config(p, **{"grouping.k": k}) for p in presets for k in studies.KS]
 records = runner.sweep(configs, seeds, jobs=jobs)
 df = runner.to_frame(records)
-train = summary.at_epoch(df, split="train")
+train = tables.at_epoch(df, split="train")
 train = train.rename(columns={"rec_nmi_s": "NMI vs s", "rec_nmi_y": "NMI vs y"})
 print("runs:", len(records), "| epochs per run:", sorted(int(e) for e in train["epoch"].unique()))
 
@@ -69,13 +69,13 @@ reference = pd.DataFrame({name: metrics.recovery(c, tr0.y, tr0.s) for name, c in
 display(reference[["ari_ys", "ari_s", "ari_y", "nmi_ys", "minority_f1"]].astype(float).round(3))
 
 # %%
-ari_table = summary.summarize(train, ["preset", "grouping.k"], ["rec_ari_ys", "rec_ari_s", "rec_ari_y",
+ari_table = tables.summarize(train, ["preset", "grouping.k"], ["rec_ari_ys", "rec_ari_s", "rec_ari_y",
                                                               "rec_minority_f1"])
 display(ari_table)
-nmi_table = summary.summarize(train, ["preset", "grouping.k"], ["rec_nmi_ys", "NMI vs s", "NMI vs y"])
+nmi_table = tables.summarize(train, ["preset", "grouping.k"], ["rec_nmi_ys", "NMI vs s", "NMI vs y"])
 display(nmi_table)
-sizes = explore.cluster_size_frame(records)
-size_table = summary.summarize(sizes, ["preset", "grouping.k"], ["smallest_cluster_share"])
+sizes = diagnostics.cluster_size_frame(records)
+size_table = tables.summarize(sizes, ["preset", "grouping.k"], ["smallest_cluster_share"])
 display(size_table)
 
 # %% [markdown]
@@ -86,12 +86,12 @@ display(size_table)
 # the warm-up model misclassifies).
 
 # %%
-detail = {p: explore.warmup_signatures(explore.ugc_warmup_config(p), seeds[0]) for p in presets}
+detail = {p: diagnostics.warmup_signatures(studies.ugc_warmup_config(p), seeds[0]) for p in presets}
 same = {p: detail[p]["clusters"].tolist() == next(r["clusters"] for r in records
                                                    if r["config"]["name"] == p and r["seed"] == seeds[0]
                                                    and r["config"]["grouping"]["k"] == 2) for p in presets}
 print("train.fit clusters equal the runner's (seed 0, k = 2):", same)
-fig = explore.cluster_scatter({f"{p}: signature PCs (dim {detail[p]['signatures'].shape[1]})": detail[p]
+fig = figures.nb04_cluster_scatter({f"{p}: signature PCs (dim {detail[p]['signatures'].shape[1]})": detail[p]
                                for p in presets}, f"Gradient signatures after warm-up, seed {seeds[0]}, k = 2")
 _ = figures.save_figure(fig, "nb04_cluster_scatter", figures_dir)
 
@@ -99,8 +99,8 @@ _ = figures.save_figure(fig, "nb04_cluster_scatter", figures_dir)
 crosstabs, profiles = {}, {}
 for p in presets:
     tr = detail[p]["dataset"].train
-    crosstabs[p] = explore.cluster_crosstab(detail[p]["clusters"], tr.groups)
-    profiles[p] = explore.cluster_profile(detail[p]["signatures"], detail[p]["clusters"], tr.y, tr.s,
+    crosstabs[p] = diagnostics.cluster_crosstab(detail[p]["clusters"], tr.groups)
+    profiles[p] = diagnostics.cluster_profile(detail[p]["signatures"], detail[p]["clusters"], tr.y, tr.s,
                                           detail[p]["pred"])
     print(f"{p}: cluster x (y, s) group, seed {seeds[0]}")
     display(crosstabs[p])
@@ -113,7 +113,7 @@ for p in presets:
 
 # %%
 k2 = df[df["grouping.k"] == 2]
-c1 = claims.verdict_table([claims.verdict_c1(k2, p, experiments.UGC_METHOD[p]) for p in presets])
+c1 = claims.verdict_table([claims.verdict_c1(k2, p, studies.UGC_METHOD[p]) for p in presets])
 display(c1)
 print("-", claims.RULE_C1)
 
@@ -123,17 +123,17 @@ print("-", claims.RULE_C1)
 # the two trainings gave bit-identical results.
 
 # %%
-checks = explore.c14_checks(presets, seeds)
+checks = diagnostics.c14_checks(presets, seeds)
 display(checks.round(3))
 print("clusters identical in every run:", bool(checks["clusters_identical"].all()))
-control = explore.c14_checks(presets, seeds, **{"objective.method": "oracle_dro"})
+control = diagnostics.c14_checks(presets, seeds, **{"objective.method": "oracle_dro"})
 print("positive control (oracle Group DRO reads the groups): final weights identical in",
       int(control["weights_identical"].sum()), "of", len(control), "runs")
 
 # %%
-verdicts = [explore.verdict_c14(checks)]
+verdicts = [claims.verdict_c14(checks)]
 display(claims.verdict_table(verdicts))
-print("-", explore.RULE_C14)
+print("-", claims.RULE_C14)
 
 # %%
 _ = report.save_results(results_dir, "04_clustering",

@@ -28,13 +28,13 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import claims, experiments, figures, report, runner, summary
+from ugc_lib import claims, report, runner, studies, tables
 
 pd.set_option("display.width", 160)
 records = runner.sweep([c for p in ("paper_text", "paper_code")
-                        for c in experiments.study_configs("headline", p)], seeds, jobs=jobs)
+                        for c in studies.study_configs("headline", p)], seeds, jobs=jobs)
 df = runner.to_frame(records)
-final = summary.at_epoch(df)
+final = tables.at_epoch(df)
 
 # %% [markdown]
 # ## The paper's Table 1, regenerated from the two presets
@@ -43,14 +43,14 @@ final = summary.at_epoch(df)
 # but the PCA dimension, which the script does not use.
 
 # %%
-table1 = summary.table1()
+table1 = tables.table1()
 display(table1)
 
 # %% [markdown]
 # ## Test accuracy and worst-group accuracy, last epoch
 
 # %%
-test_table = summary.summarize(final[final["split"] == "test"], ["preset", "objective.method"],
+test_table = tables.summarize(final[final["split"] == "test"], ["preset", "objective.method"],
                                ["acc", "wga_s", "wga_ys"])
 display(test_table)
 
@@ -64,10 +64,10 @@ display(test_table)
 
 # %%
 ugc_rows = final[(final["split"] == "train") & (final["objective.method"].isin(["group_dro", "inverse_freq"]))]
-recovery_table = summary.summarize(ugc_rows, ["preset"], ["rec_ari_s", "rec_ari_y", "rec_ari_ys",
+recovery_table = tables.summarize(ugc_rows, ["preset"], ["rec_ari_s", "rec_ari_y", "rec_ari_ys",
                                                           "rec_minority_f1"])
 display(recovery_table)
-shape_table = summary.summarize(ugc_rows, ["preset"], ["rec_smallest_cluster_frac",
+shape_table = tables.summarize(ugc_rows, ["preset"], ["rec_smallest_cluster_frac",
                                                        "rec_grad_norm_ratio_smallest"])
 display(shape_table)
 
@@ -77,7 +77,7 @@ display(shape_table)
 
 # %%
 group_cols = ["acc_y0s0", "acc_y0s1", "acc_y1s0", "acc_y1s1"]
-group_table = summary.summarize(final[final["split"] == "test"], ["preset", "objective.method"],
+group_table = tables.summarize(final[final["split"] == "test"], ["preset", "objective.method"],
                                 group_cols)
 display(group_table)
 
@@ -86,7 +86,7 @@ display(group_table)
 
 # %%
 verdicts = []
-for preset, method in experiments.UGC_METHOD.items():
+for preset, method in studies.UGC_METHOD.items():
     verdicts.append(claims.verdict_c1(df, preset, method))
     for definition in ("s", "ys"):
         verdicts.append(claims.verdict_c2(df, preset, definition, method))

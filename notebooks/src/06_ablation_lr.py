@@ -24,10 +24,10 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import claims, experiments, figures, report, runner, summary
+from ugc_lib import claims, figures, report, runner, studies, tables
 
 pd.set_option("display.width", 160)
-configs = [c for p in ("paper_text", "paper_code") for c in experiments.study_configs("lr", p)]
+configs = [c for p in ("paper_text", "paper_code") for c in studies.study_configs("lr", p)]
 records = runner.sweep(configs, seeds, jobs=jobs)
 df = runner.to_frame(records)
 
@@ -40,7 +40,7 @@ _ = figures.save_figure(fig, "fig1_lr_sweep", figures_dir)
 
 # %%
 train = df[df["split"] == "train"]
-by_epoch = summary.summarize(train[train["epoch"].isin([1, 2, 6])], ["preset", "train.lr", "epoch"],
+by_epoch = tables.summarize(train[train["epoch"].isin([1, 2, 6])], ["preset", "train.lr", "epoch"],
                              ["wga_s", "wga_ys", "loss"])
 display(by_epoch)
 
@@ -48,7 +48,7 @@ display(by_epoch)
 # ## Last epoch, validation
 
 # %%
-val_final = summary.summarize(summary.at_epoch(df, split="val"), ["preset", "train.lr"],
+val_final = tables.summarize(tables.at_epoch(df, split="val"), ["preset", "train.lr"],
                               ["acc", "wga_s", "wga_ys", "loss"])
 display(val_final)
 
@@ -62,10 +62,10 @@ display(val_final)
 # (`train.reset_optimizer=True`) shows what the robust phase does when it can move:
 
 # %%
-reset = runner.sweep(experiments.study_configs("lr", "paper_code", **{"train.reset_optimizer": True}),
+reset = runner.sweep(studies.study_configs("lr", "paper_code", **{"train.reset_optimizer": True}),
                      seeds, jobs=jobs)
 both = runner.to_frame([r for r in records if r["config"]["name"] == "paper_code"] + reset)
-reset_table = summary.summarize(summary.at_epoch(both, split="val"),
+reset_table = tables.summarize(tables.at_epoch(both, split="val"),
                                 ["train.lr", "train.reset_optimizer"], ["acc", "wga_s", "wga_ys"])
 display(reset_table)
 

@@ -22,10 +22,10 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import claims, experiments, figures, report, runner, summary
+from ugc_lib import claims, figures, report, runner, studies, tables
 
 pd.set_option("display.width", 160)
-configs = [c for p in ("paper_text", "paper_code") for c in experiments.study_configs("k", p)]
+configs = [c for p in ("paper_text", "paper_code") for c in studies.study_configs("k", p)]
 df = runner.to_frame(runner.sweep(configs, seeds, jobs=jobs))
 
 # %%
@@ -36,11 +36,11 @@ _ = figures.save_figure(fig, "fig2_k_ablation", figures_dir)
 # ## Last epoch: training accuracy, train and validation WGA; cluster sizes
 
 # %%
-final = summary.at_epoch(df)
-last = summary.summarize(final[final["split"].isin(["train", "val"])], ["preset", "grouping.k", "split"],
+final = tables.at_epoch(df)
+last = tables.summarize(final[final["split"].isin(["train", "val"])], ["preset", "grouping.k", "split"],
                          ["acc", "wga_s", "wga_ys"])
 display(last)
-recovery = summary.summarize(final[final["split"] == "train"], ["preset", "grouping.k"],
+recovery = tables.summarize(final[final["split"] == "train"], ["preset", "grouping.k"],
                              ["rec_ari_s", "rec_ari_y", "rec_ari_ys", "rec_minority_f1"])
 display(recovery)
 

@@ -21,10 +21,10 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import claims, experiments, figures, report, runner, summary
+from ugc_lib import claims, diagnostics, figures, report, runner, studies, tables
 
 pd.set_option("display.width", 160)
-configs = [c for p in ("paper_text", "paper_code") for c in experiments.study_configs("reweighting", p)]
+configs = [c for p in ("paper_text", "paper_code") for c in studies.study_configs("reweighting", p)]
 df = runner.to_frame(runner.sweep(configs, seeds, jobs=jobs))
 
 # %%
@@ -36,7 +36,7 @@ _ = figures.save_figure(fig, "fig3_reweighting", figures_dir)
 
 # %%
 rows = df[df["split"].isin(["train", "val"]) & df["epoch"].isin([2, 6])]
-table = summary.summarize(rows, ["preset", "objective.method", "split", "epoch"], ["wga_s", "wga_ys"])
+table = tables.summarize(rows, ["preset", "objective.method", "split", "epoch"], ["wga_s", "wga_ys"])
 display(table)
 
 # %% [markdown]
@@ -44,8 +44,8 @@ display(table)
 # Smallest and largest normalised weight (mean 1) per run, over seeds.
 
 # %%
-spread = experiments.feature_weight_spread(configs, seeds)
-display(summary.summarize(spread, ["preset"], ["w_min", "w_max"]))
+spread = diagnostics.feature_weight_spread(configs, seeds)
+display(tables.summarize(spread, ["preset"], ["w_min", "w_max"]))
 
 # %% [markdown]
 # ## Verdicts

@@ -18,10 +18,10 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import claims, experiments, figures, report, runner, summary
+from ugc_lib import claims, figures, report, runner, studies, tables
 
 pd.set_option("display.width", 160)
-configs = [c for p in ("paper_text", "paper_code") for c in experiments.study_configs("normalization", p)]
+configs = [c for p in ("paper_text", "paper_code") for c in studies.study_configs("normalization", p)]
 df = runner.to_frame(runner.sweep(configs, seeds, jobs=jobs))
 
 # %%
@@ -32,7 +32,7 @@ _ = figures.save_figure(fig, "fig5_normalization", figures_dir)
 # ## Validation WGA at the last epoch
 
 # %%
-table = summary.summarize(summary.at_epoch(df, split="val"), ["preset", "train.lr", "data.normalize"],
+table = tables.summarize(tables.at_epoch(df, split="val"), ["preset", "train.lr", "data.normalize"],
                           ["acc", "wga_s", "wga_ys"])
 display(table)
 

@@ -6,7 +6,7 @@
 #
 # **What we run.** UGC under each preset at LR 1e-3 with Adam's (L2) weight decay in
 # {0, 1e-5, 1e-4, 1e-3, 1e-2, 1e-1}. The paper does not give its grid; this one is ours
-# (`ugc_lib/experiments.py`), fixed before any run. Paired by seed against no decay.
+# (`ugc_lib/studies.py`), fixed before any run. Paired by seed against no decay.
 
 # %% tags=["parameters"]
 seeds = [0, 1, 2, 3, 4]
@@ -18,10 +18,10 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import claims, experiments, figures, report, runner, summary
+from ugc_lib import claims, figures, report, runner, studies, tables
 
 pd.set_option("display.width", 160)
-configs = [c for p in ("paper_text", "paper_code") for c in experiments.study_configs("weight_decay", p)]
+configs = [c for p in ("paper_text", "paper_code") for c in studies.study_configs("weight_decay", p)]
 df = runner.to_frame(runner.sweep(configs, seeds, jobs=jobs))
 
 # %%
@@ -32,7 +32,7 @@ _ = figures.save_figure(fig, "fig6_weight_decay", figures_dir)
 # ## Validation WGA at the last epoch
 
 # %%
-table = summary.summarize(summary.at_epoch(df, split="val"), ["preset", "train.weight_decay"],
+table = tables.summarize(tables.at_epoch(df, split="val"), ["preset", "train.weight_decay"],
                           ["acc", "wga_s", "wga_ys"])
 display(table)
 

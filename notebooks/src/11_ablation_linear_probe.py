@@ -19,11 +19,11 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import claims, experiments, figures, report, runner, summary
+from ugc_lib import claims, figures, report, runner, studies, tables
 
 pd.set_option("display.width", 160)
-configs = [c for p in ("paper_text", "paper_code") for c in experiments.study_configs("linear_probe", p)]
-df = experiments.add_variant(runner.to_frame(runner.sweep(configs, seeds, jobs=jobs)))
+configs = [c for p in ("paper_text", "paper_code") for c in studies.study_configs("linear_probe", p)]
+df = studies.add_variant(runner.to_frame(runner.sweep(configs, seeds, jobs=jobs)), "linear_probe")
 
 # %%
 fig = figures.fig4_linear_probe(df)
@@ -33,8 +33,8 @@ _ = figures.save_figure(fig, "fig4_linear_probe", figures_dir)
 # ## Last epoch, validation and test
 
 # %%
-final = summary.at_epoch(df)
-table = summary.summarize(final[final["split"].isin(["val", "test"])], ["preset", "variant", "split"],
+final = tables.at_epoch(df)
+table = tables.summarize(final[final["split"].isin(["val", "test"])], ["preset", "variant", "split"],
                           ["acc", "wga_s", "wga_ys", "loss"])
 display(table)
 

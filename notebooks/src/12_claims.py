@@ -4,7 +4,7 @@
 # **What this is.** One verdict per claim of the paper (C1–C14, `shared/paper/CLAIMS.md`),
 # under both presets (`paper_text`, `paper_code`) and, wherever worst-group accuracy is
 # involved, under both definitions (WGA(s) and WGA(y,s)). Each verdict applies a rule
-# written in `ugc_lib/claims.py` (C4 in `ugc_lib/theory.py`, C14 in `ugc_lib/explore.py`)
+# written in `ugc_lib/claims.py` (every rule C1–C14, in one registry)
 # before the sweep it judges was run. Then the **deviation log**: every choice the paper
 # leaves open or states inconsistently, what we use, and whether changing it flips a
 # verdict (each alternative is run, not argued).
@@ -26,8 +26,7 @@ benchmarks_path = "../reports/benchmarks.json"
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import PAPER_CODE, PAPER_TEXT, bench, claims, digits, explore, ledger, report, theory
-from ugc_lib.runner import sweep, to_frame
+from ugc_lib import PAPER_CODE, PAPER_TEXT, bench, claims, diagnostics, ledger, report
 
 pd.set_option("display.width", 220)
 pd.set_option("display.max_colwidth", 90)
@@ -39,15 +38,15 @@ for name, cfg in presets.items():
         if v.id == "C3":
             v.id = "C3 (3 seeds)"
             three_seed.append(v)
-c4 = theory.c4_verdicts(PAPER_TEXT.data, seeds, {n: cfg.grouping for n, cfg in presets.items()})
-c14_checks = explore.c14_checks(list(presets), seeds)
-c14 = explore.verdict_c14(c14_checks)
+c4 = claims.c4_verdicts(PAPER_TEXT.data, seeds, {n: cfg.grouping for n, cfg in presets.items()})
+c14_checks = diagnostics.c14_checks(list(presets), seeds)
+c14 = claims.verdict_c14(c14_checks)
 stored_bench = bench.load(benchmarks_path)  # written by `python -m benchmarks`
-c11 = [bench.verdict_c11(stored_bench, name) for name in presets]
-digits_df = digits.add_variant(to_frame(sweep(digits.study_configs(), seeds, jobs=jobs)))
-c12 = [digits.verdict_c12(digits_df, name, d) for name in presets for d in ("s", "ys")]
+c11 = [claims.verdict_c11(stored_bench, name) for name in presets]
+c12 = [v for cfg in presets.values()
+       for v in ledger.evaluate(cfg, seeds, jobs=jobs, studies=("colored_digits",))]
 verdicts = (baseline["paper_text"] + baseline["paper_code"] + three_seed + c4 + c11 + c12
-            + [c14] + ledger.literature_verdicts(list(presets)))
+            + [c14] + claims.verdict_c13(list(presets)))
 _ = report.write_claims_json(claims_path, verdicts)
 
 # %% [markdown]
@@ -72,7 +71,7 @@ display(full)
 
 # %%
 display(pd.DataFrame([{"claim": c.id, "where": c.where, "paper": c.quote, "measured in": c.experiment}
-                      for c in ledger.CLAIMS.values()]))
+                      for c in claims.CLAIMS.values()]))
 
 # %% [markdown]
 # ## Verdict counts by claim family

@@ -12,7 +12,7 @@
 #
 # **What we run.** Every method shares the model, data, seeds, optimiser, learning rate
 # (1e-2), the ERM warm-up (1 epoch) and the total of 6 epochs; they differ only in the groups
-# inferred after the warm-up and in the robust loss (`ugc_lib/experiments.py: BASELINES`):
+# inferred after the warm-up and in the robust loss (`ugc_lib/studies.py: BASELINES`):
 #
 # - **ERM**, and **oracle Group DRO** on the true (y, s) groups (the upper reference);
 # - **JTT** (Liu et al., 2021): the training samples the warm-up model misclassifies are
@@ -44,32 +44,32 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import comparison, experiments, figures, get_preset, report, runner, summary
+from ugc_lib import diagnostics, figures, get_preset, report, runner, studies, tables
 
 pd.set_option("display.width", 250)
 pd.set_option("display.max_columns", 20)
 pd.set_option("display.max_colwidth", 120)
 presets = [get_preset(p) for p in ("paper_text", "paper_code")]
 overrides = {name: ", ".join(f"{k}={v!r}" for k, v in ov.items())
-             for name, ov in experiments.BASELINES.items()}
+             for name, ov in studies.BASELINES.items()}
 display(pd.DataFrame({"method": list(overrides), "overrides on the preset": list(overrides.values())}))
 
 # %%
-records = runner.sweep([c for p in presets for c in experiments.study_configs("baselines", p)],
+records = runner.sweep([c for p in presets for c in studies.study_configs("baselines", p)],
                        seeds, jobs=jobs)
-final = summary.at_epoch(comparison.labelled_frame(records), split="test")
-references = comparison.reference_rows(presets, seeds)
+final = tables.at_epoch(studies.labelled_frame(records), split="test")
+references = diagnostics.reference_rows(presets, seeds)
 
 # %% [markdown]
 # ## The comparison: recovery of each method's groups (train) and test metrics
 # "n/a": ERM and the oracle infer no groups.
 
 # %%
-table = comparison.baseline_table(final, references)
+table = tables.baseline_table(final, references)
 display(table)
 
 # %%
-fig = comparison.baselines_figure(final, "Group inference compared (last epoch; 95% CIs over seeds)",
+fig = figures.nb13_baselines(final, "Group inference compared (last epoch; 95% CIs over seeds)",
                                   references)
 _ = figures.save_figure(fig, "nb13_baselines", figures_dir)
 
@@ -80,7 +80,7 @@ _ = figures.save_figure(fig, "nb13_baselines", figures_dir)
 
 # %%
 ugc = ["UGC global (paper)", "UGC per class"]
-gaps = comparison.gap_table(final, ugc, ["random groups (UGC sizes)", "ERM", comparison.ORACLE])
+gaps = tables.gap_table(final, ugc, ["random groups (UGC sizes)", "ERM", studies.ORACLE])
 display(gaps)
 
 # %% [markdown]
@@ -90,9 +90,9 @@ display(gaps)
 # warm-up model misclassifies; its minority F1 says how much of the error set is minority.
 
 # %%
-jtt_records = runner.sweep([c for p in presets for c in experiments.study_configs("jtt", p)],
+jtt_records = runner.sweep([c for p in presets for c in studies.study_configs("jtt", p)],
                            seeds, jobs=jobs)
-jtt = comparison.jtt_table(summary.at_epoch(comparison.labelled_frame(jtt_records)))
+jtt = tables.jtt_table(tables.at_epoch(studies.labelled_frame(jtt_records)))
 display(jtt)
 
 # %%

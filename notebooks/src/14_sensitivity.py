@@ -37,18 +37,18 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import comparison, experiments, figures, get_preset, report, runner, summary
+from ugc_lib import diagnostics, figures, get_preset, report, runner, studies, tables
 
 pd.set_option("display.width", 250)
 pd.set_option("display.max_columns", 20)
 pd.set_option("display.max_rows", 100)
 base = get_preset("paper_text")
-configs = experiments.study_configs("sensitivity", base)
-final = summary.at_epoch(comparison.labelled_frame(runner.sweep(configs, seeds, jobs=jobs)),
+configs = studies.study_configs("sensitivity", base)
+final = tables.at_epoch(studies.labelled_frame(runner.sweep(configs, seeds, jobs=jobs)),
                          split="test")
 ugc = ["UGC global (paper)", "UGC per class"]
-cells = pd.concat([comparison.blank_recovery(final), comparison.reference_rows(configs, seeds),
-                   comparison.paired_gaps(final, ugc, comparison.ORACLE)], ignore_index=True)
+cells = pd.concat([tables.blank_recovery(final), diagnostics.reference_rows(configs, seeds),
+                   tables.paired_gaps(final, ugc, studies.ORACLE)], ignore_index=True)
 
 # %% [markdown]
 # ## Heatmaps: core dimension × P(s = y)
@@ -56,11 +56,11 @@ cells = pd.concat([comparison.blank_recovery(final), comparison.reference_rows(c
 # each UGC variant to the oracle (blue above, red below).
 
 # %%
-panels = ([(m, "rec_ari_ys") for m in [*ugc, comparison.Y_ONLY]]
-          + [(m, "rec_minority_f1") for m in [*ugc, comparison.ONE_CLUSTER]]
-          + [(m, "wga_ys") for m in experiments.SENSITIVITY_METHODS]
-          + [(m + comparison.GAP + comparison.ORACLE, "wga_ys") for m in ugc])
-fig = comparison.sensitivity_heatmaps(cells, panels, "paper_text preset: means over seeds 0-4",
+panels = ([(m, "rec_ari_ys") for m in [*ugc, studies.Y_ONLY]]
+          + [(m, "rec_minority_f1") for m in [*ugc, studies.ONE_CLUSTER]]
+          + [(m, "wga_ys") for m in studies.SENSITIVITY_METHODS]
+          + [(m + studies.GAP + studies.ORACLE, "wga_ys") for m in ugc])
+fig = figures.nb14_sensitivity(cells, panels, "paper_text preset: means over seeds 0-4",
                                       ncols=6)
 _ = figures.save_figure(fig, "nb14_sensitivity", figures_dir)
 
@@ -68,26 +68,26 @@ _ = figures.save_figure(fig, "nb14_sensitivity", figures_dir)
 # The numbers of the heatmaps:
 
 # %%
-heat = comparison.heatmap_table(cells, panels)
+heat = tables.heatmap_table(cells, panels)
 display(heat)
 
 # %% [markdown]
 # ## Where the claims hold: one code per cell
 
 # %%
-regimes = pd.concat({m: comparison.regime_table(final, m) for m in ugc}, names=["UGC variant"])
+regimes = pd.concat({m: tables.regime_table(final, m) for m in ugc}, names=["UGC variant"])
 display(regimes)
-print("Rule:", comparison.RULE_REGIME)
+print("Rule:", tables.RULE_REGIME)
 
 # %% [markdown]
 # ## s as input or hidden × test set with the training correlation or group-balanced
 # Core dimension 5, P(s = y) = 0.95 in training and validation (the paper's setting).
 
 # %%
-variants = experiments.study_configs("sensitivity_s_and_test", base)
-s_test = summary.at_epoch(comparison.labelled_frame(runner.sweep(variants, seeds, jobs=jobs)),
+variants = studies.study_configs("sensitivity_s_and_test", base)
+s_test = tables.at_epoch(studies.labelled_frame(runner.sweep(variants, seeds, jobs=jobs)),
                           split="test")
-s_table = comparison.method_table(s_test, ["data.s_as_input", "data.spurious_corr_test"],
+s_table = tables.method_table(s_test, ["data.s_as_input", "data.spurious_corr_test"],
                                   ["rec_ari_ys", "rec_minority_f1", "acc", "wga_s", "wga_ys"])
 display(s_table)
 
@@ -96,7 +96,7 @@ _ = report.save_results(results_dir, "14_sensitivity",
                         tables={"Heatmap means (core dim x P(s=y))": heat,
                                 "Where the claims hold": regimes.reset_index(),
                                 "s as input x test set": s_table},
-                        figures=["nb14_sensitivity"], notes={"rule": comparison.RULE_REGIME})
+                        figures=["nb14_sensitivity"], notes={"rule": tables.RULE_REGIME})
 
 # %% [markdown]
 # ## Reading

@@ -5,7 +5,7 @@
 # runs only its synthetic 6-feature task with a small MLP, so this is our test: real
 # images, a convolutional network, a colour shortcut.
 #
-# **The benchmark (ours, `ugc_lib/digits.py`).** Colored-Digits follows Colored-MNIST
+# **The benchmark (ours, `ugc_lib/data/colored_digits.py`, settings in `ugc_lib/studies.py`).** Colored-Digits follows Colored-MNIST
 # (Arjovsky et al., 2019) on scikit-learn's bundled 8×8 digits (1,797 real images, no
 # download): label y = 1 for digits 0–4, flipped for 25% of the images (label noise,
 # so shape predicts y at most 75% of the time); the image is drawn in one of two colour
@@ -24,7 +24,7 @@
 # weights, no PCA). Last epoch, no model selection. WGA is reported both ways: WGA(s) over
 # the two colours and WGA(y,s) over the four (label, colour) groups.
 #
-# The verdict rule was fixed in `ugc_lib/digits.py` (`RULE_C12`) before this sweep was
+# The verdict rule was fixed in `ugc_lib/claims.py` (`RULE_C12`) before this sweep was
 # first run, and is printed with the verdict.
 
 # %% tags=["parameters"]
@@ -38,12 +38,12 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import data, digits, figures, report, runner, summary
+from ugc_lib import claims, data, figures, report, runner, studies, tables
 
 pd.set_option("display.width", 160)
-configs = digits.study_configs()
-df = digits.add_variant(runner.to_frame(runner.sweep(configs, seeds, jobs=jobs)))
-final = summary.at_epoch(df)
+configs = [c for p in ("paper_text", "paper_code") for c in studies.study_configs("colored_digits", p)]
+df = studies.add_variant(runner.to_frame(runner.sweep(configs, seeds, jobs=jobs)), "colored_digits")
+final = tables.at_epoch(df)
 ds0 = data.make_dataset(configs[0].data, seeds[0])
 
 # %% [markdown]
@@ -52,17 +52,17 @@ ds0 = data.make_dataset(configs[0].data, seeds[0])
 
 # %%
 display(pd.DataFrame(data.group_counts(ds0)).T)
-fig = digits.fig_examples(ds0)
+fig = figures.nb15_examples(ds0)
 _ = figures.save_figure(fig, "nb15_examples", figures_dir)
 
 # %% [markdown]
 # ## Test accuracy and worst-group accuracy, last epoch
 
 # %%
-test_table = summary.summarize(final[final["split"] == "test"], ["preset", "variant"],
+test_table = tables.summarize(final[final["split"] == "test"], ["preset", "variant"],
                                ["acc", "wga_s", "wga_ys"])
 display(test_table)
-fig = digits.fig_colored_digits(df)
+fig = figures.nb15_colored_digits(df)
 _ = figures.save_figure(fig, "nb15_colored_digits", figures_dir)
 
 # %% [markdown]
@@ -70,7 +70,7 @@ _ = figures.save_figure(fig, "nb15_colored_digits", figures_dir)
 # Groups y0s1 and y1s0 are the ones where colour points to the wrong label.
 
 # %%
-group_table = summary.summarize(final[final["split"] == "test"], ["preset", "variant"],
+group_table = tables.summarize(final[final["split"] == "test"], ["preset", "variant"],
                                 ["acc_y0s0", "acc_y0s1", "acc_y1s0", "acc_y1s1"])
 display(group_table)
 
@@ -84,7 +84,7 @@ display(group_table)
 # %%
 inferred = final[(final["split"] == "train")
                  & final["variant"].isin(["UGC (global)", "UGC (per class)", "JTT"])]
-recovery_table = summary.summarize(inferred, ["preset", "variant"],
+recovery_table = tables.summarize(inferred, ["preset", "variant"],
                                    ["rec_ari_s", "rec_ari_ys", "rec_minority_precision",
                                     "rec_minority_recall", "rec_minority_f1",
                                     "rec_smallest_cluster_frac"])
@@ -96,10 +96,10 @@ display(recovery_table)
 # ## Verdict (C12)
 
 # %%
-verdicts = [digits.verdict_c12(df, p, d) for p in ("paper_text", "paper_code") for d in ("s", "ys")]
-verdict_table = digits.c12_table(verdicts)
+verdicts = [claims.verdict_c12(df, p, d) for p in ("paper_text", "paper_code") for d in ("s", "ys")]
+verdict_table = tables.c12_table(verdicts)
 display(verdict_table)
-print("-", digits.RULE_C12)
+print("-", claims.RULE_C12)
 
 # %% [markdown]
 # ## Sensitivity (exploratory, not read by the verdict): a longer robust phase
@@ -109,10 +109,11 @@ print("-", digits.RULE_C12)
 # the clusters UGC finds pay off once it is long enough.
 
 # %%
-long_df = digits.add_variant(runner.to_frame(runner.sweep(digits.sensitivity_configs(),
-                                                          sensitivity_seeds, jobs=jobs)))
-long_final = summary.at_epoch(long_df)
-long_table = summary.summarize(long_final[long_final["split"] == "test"], ["variant"],
+long_configs = studies.study_configs("colored_digits_long", "paper_text")
+long_df = studies.add_variant(runner.to_frame(runner.sweep(long_configs, sensitivity_seeds, jobs=jobs)),
+                              "colored_digits_long")
+long_final = tables.at_epoch(long_df)
+long_table = tables.summarize(long_final[long_final["split"] == "test"], ["variant"],
                                ["acc", "wga_s", "wga_ys"])
 display(long_table)
 

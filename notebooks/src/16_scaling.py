@@ -14,7 +14,7 @@
 # machine-dependent to redo inside a checked notebook: this notebook reads the stored file
 # (so its printed numbers are fixed as long as the file is), and reruns only a small live
 # check whose printed output is a yes/no. Everything is a ratio or a slope within one run;
-# nothing asserts a wall-clock time. The C11 rule was written in `ugc_lib/bench.py`
+# nothing asserts a wall-clock time. The C11 rule was written in `ugc_lib/claims.py`
 # (`RULE_C11`) before the benchmark was first run.
 
 # %% tags=["parameters"]
@@ -29,7 +29,7 @@ live_n = 300
 import pandas as pd
 from IPython.display import display
 
-from ugc_lib import bench, claims, figures, report
+from ugc_lib import bench, claims, figures, report, tables
 
 pd.set_option("display.width", 200)
 stored = bench.load(benchmarks_path)
@@ -47,7 +47,7 @@ print(f"machine: {env['cpu_count']} CPUs ({env['cpu_capability']}), torch {env['
 # way); the targets are the issue's. All three give the same matrix (last column).
 
 # %%
-speed_table = bench.speed_table(stored)
+speed_table = tables.speed_table(stored)
 display(speed_table)
 
 # %% [markdown]
@@ -56,11 +56,11 @@ display(speed_table)
 # NumPy/SciPy's BLAS on one thread each, as every run of the suite (`train.threads`).
 
 # %%
-overhead_table = bench.overhead_table(stored)
+overhead_table = tables.overhead_table(stored)
 display(overhead_table)
-c11 = [bench.verdict_c11(stored, p) for p in ("paper_text", "paper_code")]
+c11 = [claims.verdict_c11(stored, p) for p in ("paper_text", "paper_code")]
 display(claims.verdict_table(c11))
-print("-", bench.RULE_C11)
+print("-", claims.RULE_C11)
 
 # %% [markdown]
 # ## (c) Scaling with N and with model size
@@ -74,9 +74,9 @@ print("-", bench.RULE_C11)
 # the last column is the peak memory growth over the size of the N × D signature matrix.
 
 # %%
-exponent_table = bench.exponent_table(stored)
+exponent_table = tables.exponent_table(stored)
 display(exponent_table)
-fig = bench.fig_scaling(stored)
+fig = figures.nb16_scaling(stored)
 _ = figures.save_figure(fig, "nb16_scaling", figures_dir)
 
 # %% [markdown]

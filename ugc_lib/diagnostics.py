@@ -1,30 +1,30 @@
-"""Helpers for the exploratory notebooks 01 (data), 02 (warm-up) and 04 (clustering).
+"""Diagnostics behind notebooks 01-04, 08 and 13-14: data descriptions, warm-up reliance on s,
+cluster profiles, the C14 scrambled-s check and reference recovery scores (no figures,
+verdicts or study grids).
 
 Everything here is deterministic given its seeds, and reads only public pieces of the
-library: data.make_synthetic, train.fit / train.predict, gradients, metrics.
+library: data, train.fit / train.predict, metrics, objectives.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import json
+from dataclasses import asdict
 from typing import Sequence
 
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import seaborn as sns
 import torch
 from scipy.stats import norm
-from sklearn.decomposition import PCA
 
-from .claims import NOT_REPRODUCED, REPRODUCED, Verdict
 from .config import DataConfig, RunConfig, get_preset
-from .data import GROUP_NAMES, SPLITS, Dataset, make_dataset, make_synthetic
-from .metrics import bootstrap_ci, split_metrics
+from .data import GROUP_NAMES, GROUP_ORDER, SPLITS, Dataset, make_dataset, make_synthetic
+from .metrics import recovery, split_metrics
+from .objectives import FeatureMagnitude
+from .runner import run
+from .studies import ONE_CLUSTER, Y_ONLY
 from .train import fit, predict
-
-GROUP_ORDER = [GROUP_NAMES[g] for g in range(4)]  # y0s0, y0s1, y1s0, y1s1
-MINORITY = ("y0s1", "y1s0")
 
 
 # ---------------------------------------------------------------- 01: the data
@@ -96,35 +96,7 @@ def feature_frame(ds: Dataset, split: str = "train") -> pd.DataFrame:
                                                  var_name="feature", value_name="value")
 
 
-def feature_figure(long: pd.DataFrame, title: str) -> plt.Figure:
-    """(a) each core feature by (y, s) group (box plots); (b) density of the mean core
-    feature by group (each group normalised on its own); (c) group sizes."""
-    fig, axes = plt.subplots(1, 3, figsize=(15, 3.8), gridspec_kw={"width_ratios": [3, 2, 1.2]})
-    core = long[long["feature"].str.startswith("core") & (long["feature"] != "core mean")]
-    sns.boxplot(data=core, x="feature", y="value", hue="group", hue_order=GROUP_ORDER,
-                fliersize=1, ax=axes[0], palette="tab10")
-    axes[0].set_title("z-scored core features by (y, s) group")
-    mean = long[long["feature"] == "core mean"]
-    sns.kdeplot(data=mean, x="value", hue="group", hue_order=GROUP_ORDER, common_norm=False,
-                ax=axes[1], palette="tab10")
-    axes[1].axvline(0, color="k", lw=0.8, ls="--")
-    axes[1].set_title("mean of the 5 core features (dashed: midpoint rule)")
-    sizes = mean.groupby("group", observed=False).size().reindex(GROUP_ORDER)
-    sns.barplot(x=sizes.index, y=sizes.to_numpy(), ax=axes[2], hue=sizes.index,
-                palette="tab10", legend=False)
-    axes[2].set_title("group sizes")
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
 # ---------------------------------------------------------------- 02: the warm-up model
-
-def warmup_config(cfg: RunConfig, lr: float) -> RunConfig:
-    """The warm-up alone: warmup_epochs ERM epochs, no robust epochs, at this LR."""
-    return cfg.with_updates(**{"train.robust_epochs": 0, "objective.method": "erm",
-                               "train.lr": lr})
-
 
 def flip_s(X: np.ndarray) -> np.ndarray:
     """(N, d) copy of X with the last input column (s in {0, 1}) replaced by 1 - s."""
@@ -197,33 +169,7 @@ def reliance_points(cfg: RunConfig, seed: int, split: str = "test") -> pd.DataFr
         "P(y=1), s flipped": sig(logit_margin(out["model"], flip_s(part.X), out["device"]))})
 
 
-def reliance_figure(points: dict[str, pd.DataFrame], title: str) -> plt.Figure:
-    """One panel per key (e.g. LR): P(y = 1) against the mean core feature, hue = s."""
-    fig, axes = plt.subplots(1, len(points), figsize=(4.5 * len(points), 3.6), squeeze=False,
-                             sharey=True)
-    for ax, (name, df) in zip(axes[0], points.items()):
-        sns.scatterplot(data=df, x="core mean", y="P(y=1)", hue="s", style="group",
-                        style_order=GROUP_ORDER, palette="coolwarm", s=14, ax=ax,
-                        legend=ax is axes[0, -1])
-        ax.axhline(0.5, color="k", lw=0.6, ls=":")
-        ax.set_title(name)
-    if axes[0, -1].get_legend() is not None:
-        sns.move_legend(axes[0, -1], "upper left", bbox_to_anchor=(1.02, 1))
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
 # ---------------------------------------------------------------- 04: the clusters
-
-def ugc_warmup_config(preset: str, **dotted) -> RunConfig:
-    """The preset's own UGC config stopped right after clustering (robust_epochs = 0).
-
-    The clusters are those of the full UGC run: the warm-up and the clustering do not
-    depend on the robust phase.
-    """
-    return get_preset(preset).with_updates(**{"train.robust_epochs": 0, **dotted})
-
 
 def warmup_signatures(cfg: RunConfig, seed: int) -> dict:
     """train.fit on the training split: dataset, signatures G (N, P), clusters (N,) and the
@@ -266,24 +212,7 @@ def cluster_size_frame(records: Sequence[dict]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def cluster_scatter(panels: dict[str, dict], title: str) -> plt.Figure:
-    """One panel per key: the first two principal components of the signatures,
-    colour = k-means cluster, marker = true (y, s) group (minority groups drawn on top)."""
-    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 4.2), squeeze=False)
-    for ax, (name, p) in zip(axes[0], panels.items()):
-        Z = PCA(n_components=2, random_state=0).fit_transform(p["signatures"])
-        df = pd.DataFrame({"PC1": Z[:, 0], "PC2": Z[:, 1], "cluster": p["clusters"].astype(str),
-                           "group": [GROUP_NAMES[int(g)] for g in p["dataset"].train.groups]})
-        df["minority"] = df["group"].isin(MINORITY)
-        sns.scatterplot(data=df.sort_values("minority", kind="stable"), x="PC1", y="PC2",
-                        hue="cluster", style="group", style_order=GROUP_ORDER, s=18, alpha=0.8,
-                        palette="Set1", ax=ax)
-        sns.move_legend(ax, "upper left", bbox_to_anchor=(1.01, 1), fontsize=8)
-        ax.set_title(name, fontsize=10)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
+# ---------------------------------------------------------------- 04, 12: C14 (no group labels)
 
 def scrambled_dataset(ds: Dataset, seed: int) -> Dataset:
     """ds with every split's s label array replaced by random 0/1 garbage.
@@ -318,52 +247,51 @@ def c14_check(cfg: RunConfig, seed: int, garbage_seed: int = 10_000) -> dict:
             "predictions_identical": bool(preds)}
 
 
-# ---------------------------------------------------------------- 03: gradient alignment
-
-def alignment_figure(al: pd.DataFrame, title: str) -> plt.Figure:
-    """(a) mean cos(grad, -y x) against the init scale, before training; (b) against the
-    epoch of training, one line per optimizer. al is theory.alignment_frame's output;
-    bands are 95% bootstrap intervals over seeds."""
-    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6))
-    init = al[al["stage"] == "init"]
-    sns.lineplot(data=init, x="init_scale", y="mean_cos", marker="o", errorbar=("ci", 95),
-                 seed=0, n_boot=1000, ax=axes[0])
-    axes[0].set_xscale("log")
-    axes[0].set_title("before training, by init scale")
-    sns.lineplot(data=al[al["stage"] == "train"], x="epoch", y="mean_cos", hue="optimizer",
-                 marker="o", errorbar=("ci", 95), seed=0, n_boot=1000, ax=axes[1])
-    axes[1].set_title(f"during training (init {al.loc[al['stage'] == 'train', 'init_scale'].iloc[0]:g})")
-    for ax in axes:
-        ax.axhline(0.95, color="k", lw=0.6, ls=":")
-        ax.set_ylabel("mean cos(grad, -y x)")
-        ax.set_ylim(-0.05, 1.05)
-    fig.suptitle(title)
-    fig.tight_layout()
-    return fig
-
-
-RULE_C14 = ("reproduced if, for every seed and both presets, train.fit given the true groups "
-            "built from garbage s (X and y unchanged) returns cluster assignments identical to "
-            "those it returns given the real s; not reproduced otherwise. Statistic: the "
-            "fraction of (preset, seed) runs with identical clusters")
-
-
-def verdict_c14(checks: pd.DataFrame) -> Verdict:
-    """C14 from c14_check rows (columns preset, seed, clusters_identical, ...) of the UGC
-    configs of both presets; preset "both"."""
-    ok = checks["clusters_identical"].astype(float).to_numpy()
-    m, lo, hi = bootstrap_ci(ok)
-    detail = {f"{p}_fraction_identical": float(part["clusters_identical"].mean())
-              for p, part in checks.groupby("preset")}
-    for col in ("weights_identical", "predictions_identical"):
-        detail[f"all_{col}"] = bool(checks[col].all())
-    return Verdict("C14", "both", "-", "fraction of runs with identical clusters (real vs garbage s)",
-                   None, m, lo, hi, int(checks["seed"].nunique()),
-                   REPRODUCED if ok.all() else NOT_REPRODUCED, RULE_C14, detail)
-
-
 def c14_checks(presets: Sequence[str], seeds: Sequence[int], **dotted) -> pd.DataFrame:
     """c14_check for each preset (with optional dotted overrides) and seed, as a frame."""
     return pd.DataFrame([{"preset": p, "seed": seed,
                           **c14_check(get_preset(p).with_updates(**dotted), seed)}
                          for p in presets for seed in seeds])
+
+
+# ---------------------------------------------------------------- 08: input-feature weights
+
+def feature_weight_spread(configs: Sequence[RunConfig], seeds: Sequence[int]) -> pd.DataFrame:
+    """Smallest and largest normalised input-feature weight of each feature_weight run."""
+    rows = []
+    for cfg in configs:
+        if cfg.objective.method != "feature_weight":
+            continue
+        for seed in seeds:
+            clusters = np.asarray(run(cfg, seed)["clusters"])
+            X = make_dataset(cfg.data, seed).train.X
+            w = FeatureMagnitude(clusters, X, cfg.objective).weights.numpy()
+            w = w / w.mean()
+            rows.append({"preset": cfg.name, "seed": seed, "w_min": float(w.min()),
+                         "w_max": float(w.max())})
+    return pd.DataFrame(rows)
+
+
+# ---------------------------------------------------------------- 13-14: reference partitions
+
+def reference_rows(configs: Sequence[RunConfig], seeds: Sequence[int]) -> pd.DataFrame:
+    """Recovery scores that need no training, on each config's training set per seed.
+
+    Y_ONLY: the partition by the label y alone (what per-class clusters get for free);
+    ONE_CLUSTER: every sample in one group (the floor of the minority F1, 2p / (1 + p)
+    for a minority share p). Rows carry the preset and the data.* columns of the config.
+    """
+    rows, seen = [], set()
+    for cfg in configs:
+        key = (cfg.name, json.dumps(asdict(cfg.data), sort_keys=True))
+        if key in seen:
+            continue
+        seen.add(key)
+        base = {"preset": cfg.name, **{f"data.{k}": v for k, v in asdict(cfg.data).items()}}
+        for seed in seeds:
+            train = make_dataset(cfg.data, seed).train
+            for name, labels in ((Y_ONLY, train.y), (ONE_CLUSTER, np.zeros_like(train.y))):
+                rec = recovery(labels, train.y, train.s)
+                rows.append({**base, "method": name, "seed": seed,
+                             **{f"rec_{k}": v for k, v in rec.items()}})
+    return pd.DataFrame(rows)
