@@ -1,7 +1,6 @@
 """ugc_lib: a replication of Unsupervised Gradient Clustering (UGC)."""
 
-__version__ = "0.1.0"
-
+from .version import __version__  # noqa: E402
 from .config import PAPER_CODE, PAPER_TEXT, PRESETS, RunConfig, get_preset  # noqa: E402
 from .runner import run, sweep, to_frame  # noqa: E402
 

@@ -19,7 +19,7 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from . import __version__
+from .version import __version__
 from .config import RunConfig
 from .train import progress_disabled, run_experiment
 

@@ -73,8 +73,8 @@ display(reset_table)
 # ## Verdicts
 
 # %%
-verdicts = [v for p in ("paper_text", "paper_code") for d in ("s", "ys")
-            for v in claims.verdicts_c5(df, p, d)]
+verdicts = [rule(df, p, d) for p in ("paper_text", "paper_code") for d in ("s", "ys")
+            for rule in (claims.verdict_c5a, claims.verdict_c5b, claims.verdict_c5c)]
 display(claims.verdict_table(verdicts))
 for rule in (claims.RULE_C5A, claims.RULE_C5B, claims.RULE_C5C):
     print("-", rule)

@@ -49,8 +49,8 @@ display(recovery)
 
 # %%
 verdicts = [claims.verdict_c6a(df, p) for p in ("paper_text", "paper_code")]
-verdicts += [v for p in ("paper_text", "paper_code") for d in ("s", "ys")
-             for v in claims.verdicts_c6bc(df, p, d)]
+verdicts += [rule(df, p, d) for p in ("paper_text", "paper_code") for d in ("s", "ys")
+             for rule in (claims.verdict_c6b, claims.verdict_c6c)]
 display(claims.verdict_table(verdicts))
 for rule in (claims.RULE_C6A, claims.RULE_C6B, claims.RULE_C6C):
     print("-", rule)
