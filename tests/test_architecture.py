@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ugc_lib"
 
 # Bottom to top: a module may import only modules of a strictly lower layer (ARCHITECTURE.md).
 LAYERS = [
-    {"version", "repro", "data.base", "gradients", "objectives"},
+    {"version", "repro", "intervals", "data.base", "gradients", "objectives"},
     {"data.synthetic", "data.colored_digits", "grouping"},
     {"data"},
     {"config"},

@@ -177,8 +177,8 @@ LOW, HIGH, TOP = [0.3, 0.32, 0.28, 0.31, 0.3], [0.6, 0.62, 0.58, 0.61, 0.6], [0.
 
 @pytest.mark.parametrize("ugc,f1,expected", [
     (HIGH, [0.6] * 5, "reproduced"),
-    (HIGH, [0.2] * 5, "partly reproduced"),
-    (LOW, [0.6] * 5, "partly reproduced"),
+    (HIGH, [0.2] * 5, "not reproduced"),  # rules v2: a contradicted part is not "partly"
+    (LOW, [0.6] * 5, "not reproduced"),
     (LOW, [0.2] * 5, "not reproduced"),
 ])
 def test_verdict_c12_rule(ugc, f1, expected):

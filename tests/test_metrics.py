@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from ugc_lib.metrics import bootstrap_ci, recovery, split_metrics, wga_s, wga_ys
+from ugc_lib.metrics import recovery, split_metrics, wga_s, wga_ys
 
 #           idx: 0  1  2  3  4  5  6  7
 Y = np.array([0, 0, 0, 0, 1, 1, 1, 1])
@@ -94,33 +94,3 @@ def test_recovery_without_minority_gives_none():
     rec = recovery(np.array([0, 1, 0, 1]), np.array([0, 0, 1, 1]), np.array([0, 0, 1, 1]))
     assert rec["minority_precision"] is None and rec["minority_recall"] is None
     json.dumps(rec, allow_nan=False)  # strict JSON
-
-
-def test_bootstrap_ci_contains_mean_and_is_reproducible():
-    values = [0.91, 0.95, 0.97, 0.88, 0.99, 0.93]
-    mean, low, high = bootstrap_ci(values, random_state=3)
-    assert mean == pytest.approx(np.mean(values))
-    assert low <= mean <= high
-    assert low < high
-    assert min(values) <= low and high <= max(values)
-    assert bootstrap_ci(values, random_state=3) == (mean, low, high)
-
-
-def test_bootstrap_ci_depends_only_on_random_state():
-    values = np.random.default_rng(0).uniform(0.5, 1.0, 12).tolist()
-    a = bootstrap_ci(values, n_boot=40, random_state=1)
-    assert bootstrap_ci(values, n_boot=40, random_state=1) == a
-    others = {bootstrap_ci(values, n_boot=40, random_state=r) for r in range(2, 6)}
-    assert any(o != a for o in others)  # the draw really depends on random_state
-
-
-def test_bootstrap_ci_constant_input_zero_width():
-    mean, low, high = bootstrap_ci([0.7] * 7)
-    assert high - low == 0.0
-    assert mean == pytest.approx(0.7) and low == pytest.approx(0.7)
-
-
-def test_bootstrap_ci_skips_nan_and_handles_tiny_inputs():
-    assert bootstrap_ci([0.5, float("nan"), 0.5]) == pytest.approx((0.5, 0.5, 0.5))
-    assert bootstrap_ci([0.3]) == (0.3, 0.3, 0.3)
-    assert all(np.isnan(v) for v in bootstrap_ci([]))

@@ -17,7 +17,7 @@ import seaborn as sns
 from sklearn.decomposition import PCA
 
 from .data import GROUP_NAMES, GROUP_ORDER, Dataset
-from .metrics import bootstrap_ci
+from .intervals import mean_ci as interval_of_mean
 from .studies import BASELINES, GAP, ONE_CLUSTER, ORACLE, Y_ONLY
 from .tables import METRIC_LABELS, at_epoch, blank_recovery, heatmap_means
 
@@ -69,10 +69,10 @@ def save_figure(fig: plt.Figure, name: str, outdir: str | Path) -> list[Path]:
 
 def mean_ci(df: pd.DataFrame, by: Sequence[str], metric: str) -> pd.DataFrame:
     """Mean and 95% bootstrap interval over seeds of metric, per group of `by` (the same
-    interval as the tables: metrics.bootstrap_ci)."""
+    interval as the tables: intervals.mean_ci, BCa)."""
     rows = []
     for key, part in df.groupby(list(by), sort=False):
-        mean, lo, hi = bootstrap_ci(part[metric].to_numpy())
+        mean, lo, hi = interval_of_mean(part[metric].to_numpy())
         rows.append({**dict(zip(by, key if isinstance(key, tuple) else (key,))),
                      "mean": mean, "lo": lo, "hi": hi})
     return pd.DataFrame(rows)

@@ -1,4 +1,4 @@
-"""Metrics: accuracy by group (both WGA definitions), cluster recovery, intervals.
+"""Metrics: accuracy by group (both WGA definitions) and cluster recovery (ARI, NMI, minority F1).
 
 WGA(s):   minimum accuracy over the values of the spurious attribute s (the paper's
           script).
@@ -77,18 +77,3 @@ def recovery(clusters: np.ndarray, y: np.ndarray, s: np.ndarray) -> dict:
     out.update(minority_match(np.asarray(clusters), y, s))
     out["n_clusters"] = int(len(np.unique(clusters)))
     return out
-
-
-def bootstrap_ci(values, level: float = 0.95, n_boot: int = 10_000,
-                 random_state: int = 0) -> tuple[float, float, float]:
-    """(mean, low, high): percentile bootstrap interval of the mean over seeds."""
-    v = np.asarray(values, dtype=np.float64)
-    v = v[~np.isnan(v)]
-    if len(v) == 0:
-        return float("nan"), float("nan"), float("nan")
-    if len(v) == 1:
-        return float(v[0]), float(v[0]), float(v[0])
-    rng = np.random.default_rng(random_state)
-    means = v[rng.integers(0, len(v), size=(n_boot, len(v)))].mean(1)
-    alpha = (1 - level) / 2
-    return float(v.mean()), float(np.quantile(means, alpha)), float(np.quantile(means, 1 - alpha))

@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 
 from .config import PRESETS, TABLE1_FIELDS, get_field
-from .metrics import bootstrap_ci
+from .intervals import mean_ci as interval_of_mean
 from .studies import BASELINES, CELL, GAP, NO_INFERRED_GROUPS, ORACLE, REFERENCES
 
 METRIC_LABELS = {"acc": "accuracy", "wga_s": "WGA(s)", "wga_ys": "WGA(y,s)", "loss": "loss",
@@ -45,7 +45,7 @@ def summarize(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str],
         key = key if isinstance(key, tuple) else (key,)
         row = dict(zip(by, key))
         for m in metrics:
-            mean, lo, hi = bootstrap_ci(part[m].to_numpy())
+            mean, lo, hi = interval_of_mean(part[m].to_numpy())
             row[METRIC_LABELS.get(m, m)] = (f"{fmt_number(mean, decimals)} [{fmt_number(lo, decimals)}, "
                                             f"{fmt_number(hi, decimals)}]")
         row["n_seeds"] = int(part["seed"].nunique())
@@ -155,7 +155,7 @@ def jtt_table(final: pd.DataFrame) -> pd.DataFrame:
 
 
 def _cell_ci(df: pd.DataFrame, metric: str, by: Sequence[str]) -> pd.Series:
-    return df.groupby(list(by))[metric].apply(lambda v: bootstrap_ci(v.to_numpy()))
+    return df.groupby(list(by))[metric].apply(lambda v: interval_of_mean(v.to_numpy()))
 
 
 def regime_table(final_test: pd.DataFrame, method: str, by: Sequence[str] = CELL) -> pd.DataFrame:
