@@ -338,4 +338,21 @@ def test_cluster_recovery_is_one_for_the_true_groups():
     perfect = np.array([5, 6, 7, 8, 5, 8])
     out = cluster_recovery(perfect, y, s)
     assert out["ari_ys"] == pytest.approx(1.0) and out["nmi_ys"] == pytest.approx(1.0)
-    assert out["ari_s"] < 1.0
+    assert out["ari_s"] < 1.0 and out["worst_group_f1"] == pytest.approx(1.0)
+    # clusters = the labels: group (0, "v") (1 sample) is best matched by cluster 0
+    # (3 samples, 1 shared): F1 = 2 * 1 / (1 + 3)
+    by_label = cluster_recovery(y, y, s)
+    assert by_label["ari_y"] == pytest.approx(1.0)
+    assert by_label["worst_group_f1"] == pytest.approx(0.5)
+
+
+def test_works_in_a_pipeline_and_a_grid_search():
+    from sklearn.model_selection import GridSearchCV
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    X, y, _ = shortcut_data()
+    pipe = make_pipeline(StandardScaler(), UGCClassifier(random_state=0, **FAST))
+    search = GridSearchCV(pipe, {"ugcclassifier__n_clusters": [2, 3]}, cv=2).fit(X, y)
+    assert search.best_params_["ugcclassifier__n_clusters"] in (2, 3)
+    assert search.score(X, y) > 0.5

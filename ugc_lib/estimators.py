@@ -26,6 +26,7 @@ import torch
 import torch.nn.functional as F
 from sklearn.base import BaseEstimator, ClassifierMixin
 from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
+from sklearn.metrics.cluster import contingency_matrix
 from sklearn.utils import check_random_state
 from sklearn.utils.validation import check_is_fitted
 from threadpoolctl import ThreadpoolController
@@ -506,16 +507,24 @@ def group_report(y_true, y_pred, groups) -> GroupReport:
 
 
 def cluster_recovery(labels, y, s) -> dict[str, float]:
-    """How well pseudo-groups recover the true groups: ARI and NMI against y, s and the
-    (y, s) pairs (1 = the same partition, ~0 = unrelated), for any hashable y and s."""
+    """How well pseudo-groups recover the true groups, for any hashable y and s.
+
+    ARI and NMI against y, s and the (y, s) pairs (1 = the same partition, ~0 =
+    unrelated). Clusters that only split the labels already score high against (y, s)
+    when s mostly follows y, so worst_group_f1 is reported too: for each (y, s) group
+    the F1 of the cluster that matches it best, 2|g & c| / (|g| + |c|), and then the
+    smallest of these over the groups (1 = every group is exactly one cluster).
+    """
     labels = np.asarray(labels)
     pairs, _ = encode_pairs(y, s, "s")
     targets = {"y": encode_values(y, "y")[0], "s": encode_values(s, "s")[0], "ys": pairs}
-    for name, t in targets.items():
-        check_same_length(name if name != "ys" else "s", t, len(labels))
+    check_same_length("y", targets["y"], len(labels))
     out = {}
     for name, t in targets.items():
         out[f"ari_{name}"] = float(adjusted_rand_score(t, labels))
         out[f"nmi_{name}"] = float(normalized_mutual_info_score(t, labels))
+    counts = contingency_matrix(pairs, labels)  # (groups, clusters) shared samples
+    f1 = 2 * counts / (counts.sum(1, keepdims=True) + counts.sum(0, keepdims=True))
+    out["worst_group_f1"] = float(f1.max(1).min())
     return out
 
