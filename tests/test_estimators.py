@@ -274,6 +274,7 @@ def test_a_trained_model_is_used_as_it_is_and_never_modified():
     net = HeadFirst(4, 2)
     before = {k: v.clone() for k, v in net.state_dict().items()}
     groups = GradientGroups(model=net, random_state=0, **FAST).fit(X, y)  # no warm-up
+    assert net.training and groups.model_ is net and groups.config_["train"] is None
     expected = loop_signatures(net, torch.as_tensor(X, dtype=torch.float32), torch.as_tensor(y),
                                ["head.weight", "head.bias"]).double().numpy()
     assert np.allclose(groups.signatures_, expected, atol=1e-6)

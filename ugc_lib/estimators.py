@@ -15,8 +15,8 @@ import copy
 import random
 import time
 from contextlib import contextmanager
-from functools import lru_cache
 from dataclasses import asdict, dataclass, field
+from functools import lru_cache
 from types import SimpleNamespace
 from typing import Any, Callable, Hashable
 
@@ -101,9 +101,15 @@ def _check_model_param(model: Any) -> None:
                          f"factory model(n_features, n_classes) -> nn.Module, or an nn.Module")
 
 
+def _module_device(model: nn.Module) -> torch.device:
+    """Where a module's parameters live (CPU for a module without parameters)."""
+    first = next(iter(model.parameters()), None)
+    return first.device if first is not None else torch.device("cpu")
+
+
 def _check_output_width(model: nn.Module, n_features: int, n_classes: int) -> None:
     """The model must map (B, n_features) float32 inputs to (B, n_classes) logits."""
-    device = next(model.parameters()).device if any(True for _ in model.parameters()) else "cpu"
+    device = _module_device(model)
     was_training = model.training
     model.eval()
     try:
@@ -120,6 +126,7 @@ def _factory(model: Any) -> Callable[[int, int], nn.Module] | None:
     """train.fit's make_model for the `model` parameter (None: the config's MLP)."""
     if model is None:
         return None
+
     def make(d: int, c: int) -> nn.Module:
         if isinstance(model, nn.Module):
             built = copy.deepcopy(model)  # start from the user's weights, never edit them
@@ -223,8 +230,9 @@ class _GradientBase(BaseEstimator):
         return group
 
     def _record(self, cfg: SimpleNamespace, X: np.ndarray, names: list[str], seed: int,
-                n_groups: int | None) -> dict:
-        """The run's config as a JSON-able dict; its data section comes from the arrays."""
+                n_groups: int | None, trained: bool = True) -> dict:
+        """The run's config as a JSON-able dict; its data section comes from the arrays.
+        trained=False: a user's trained model was used as it is (no train section)."""
         feature_names = getattr(self, "feature_names_in_", None)
         model = ({"kind": cfg.model.kind, "hidden_dims": list(cfg.model.hidden_dims)}
                  if self.model is None else {"kind": "custom", "model": repr(self.model)})
@@ -237,7 +245,7 @@ class _GradientBase(BaseEstimator):
                      "feature_names": None if feature_names is None else list(feature_names),
                      "n_true_groups": n_groups},
             "model": {**model, "n_classes": int(len(self.classes_)), "signature_parameters": names},
-            "train": asdict(cfg.train),
+            "train": asdict(cfg.train) if trained else None,
             "grouping": {**asdict(cfg.grouping), "where": names},
             "objective": asdict(cfg.objective),
         }
@@ -263,8 +271,9 @@ class GradientGroups(_GradientBase):
     them (PCA to pca_dim, then k-means with n_clusters) over all samples
     (scope="global", the paper's) or within each class (scope="per_class"; labels are
     class_index * n_clusters + cluster). model may also be an already trained
-    nn.Module: then no warm-up runs and its gradients are used as they are (its output
-    i must be the i-th class of sorted(unique(y))).
+    nn.Module: then no warm-up runs and its gradients are taken where it lives (its
+    device; `device` is not used), without changing it; its output i must be the i-th
+    class of sorted(unique(y)).
 
     Fitted attributes: labels_ (N,), signatures_ (N, P), embedding_ (N, pca_dim),
     model_, classes_, signature_parameters_, n_features_in_, config_.
@@ -307,23 +316,21 @@ class GradientGroups(_GradientBase):
         found: dict = {}
         group = self._group_fn(cfg, found)
         with preserve_global_state():
-            if isinstance(self.model, nn.Module):  # a trained model: no warm-up
-                seed_everything(seed, cfg.train.threads)
-                device = resolve_device(cfg.train.device)
-                model = self.model.to(device)
-                _check_output_width(model, X.shape[1], len(self.classes_))
-                G, labels, _ = group(model, X, y_enc, seed, device)
-            else:
+            if trained := not isinstance(self.model, nn.Module):
                 out = train.fit(cfg, X, y_enc, seed, progress=self.verbose,
                                 make_model=_factory(self.model), group_fn=group)
-                model, G, labels = out["model"], out["signatures"], out["clusters"]
-        model.eval()
+                model, G, labels = out["model"].eval(), out["signatures"], out["clusters"]
+            else:  # a trained model: no warm-up, and it is left as it is
+                seed_everything(seed, cfg.train.threads)
+                model = self.model
+                _check_output_width(model, X.shape[1], len(self.classes_))
+                G, labels, _ = group(model, X, y_enc, seed, _module_device(model))
         self.model_ = model
         self.labels_ = np.asarray(labels, dtype=np.int64)
         self.signatures_ = G
         self.embedding_ = found["clustering"].embedding_
         self.signature_parameters_ = found["names"]
-        self.config_ = self._record(cfg, X, found["names"], seed, None)
+        self.config_ = self._record(cfg, X, found["names"], seed, None, trained)
         return self
 
     def fit_predict(self, X, y) -> np.ndarray:
