@@ -33,6 +33,9 @@ SOURCES = NOTEBOOKS / "src"
 REPORTS = ROOT / "reports"
 SMOKE_PARAMS = {"seeds": [0, 1], "paper_seeds": [0, 1], "jobs": 1}  # fast settings for --smoke
 SMOKE_OUT = REPORTS / "_smoke"
+# Parameters that name a user's file: a relative path is taken from the caller's working
+# directory, since papermill runs each notebook inside notebooks/.
+FILE_PARAMETERS = ("data",)
 # Last run's seconds per notebook (not committed): the longest start first, so that
 # parallel jobs finish together.
 LAST_SECONDS = REPORTS / ".notebook_seconds.json"
@@ -185,6 +188,9 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit(f"error: --jobs={args.jobs} must be >= 1")
     names = select(list(sources), args.only)
     user_params = parse_overrides(args.param)
+    for name in FILE_PARAMETERS:
+        if isinstance(user_params.get(name), str):
+            user_params[name] = str(Path(user_params[name]).expanduser().resolve())
     params = {**SMOKE_PARAMS, **user_params} if args.smoke else user_params
     out = args.out or (SMOKE_OUT if args.smoke else None)
     if params and out is None:

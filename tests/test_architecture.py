@@ -15,14 +15,16 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ugc_lib"
 
 # Bottom to top: a module may import only modules of a strictly lower layer (ARCHITECTURE.md).
 LAYERS = [
-    {"version", "repro", "intervals", "data.base", "gradients", "objectives"},
+    {"version", "repro", "intervals", "validation", "global_state", "data.base",
+     "data.image_folder", "gradients", "objectives"},
+    {"group_report", "user_models"},
     {"data.synthetic", "data.colored_digits", "grouping"},
     {"data"},
     {"config"},
     {"models", "metrics"},
     {"train"},
-    {"runner"},
-    {"studies", "theory"},
+    {"runner", "estimators"},
+    {"studies", "theory", "your_data"},
     {"claims", "diagnostics", "bench", "tables"},
     {"ledger", "figures"},
     {"report"},

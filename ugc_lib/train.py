@@ -26,6 +26,8 @@ from .objectives import ERM, get_method
 from .repro import resolve_device, seed_everything
 
 EpochCallback = Callable[[int, str, nn.Module], None]  # (epoch, phase, model)
+ModelFactory = Callable[[int, int], nn.Module]  # (input_dim, n_classes) -> untrained model
+GroupFn = Callable[..., tuple]  # (model, X, y, seed, device) -> (signatures, labels, timings)
 
 
 def progress_disabled(explicit: bool | None = None) -> bool:
@@ -88,17 +90,23 @@ def warmup(cfg: RunConfig, X: np.ndarray, y: np.ndarray, seed: int,
 
 def fit(cfg: RunConfig, X: np.ndarray, y: np.ndarray, seed: int,
         true_groups: np.ndarray | None = None, on_epoch: EpochCallback | None = None,
-        progress: bool | None = None) -> dict:
+        progress: bool | None = None, make_model: ModelFactory | None = None,
+        group_fn: GroupFn | None = None) -> dict:
     """Train one UGC (or baseline) model. Returns the model, clusters, signatures, timings.
 
     true_groups is read only by a method with uses_true_groups (the oracle).
+    make_model(input_dim, n_classes) replaces build_model(cfg.model, ...) (called after
+    seeding, so its initialisation is seeded too); group_fn(model, X, y, seed, device)
+    -> (signatures, labels, timings) replaces infer_groups(cfg.grouping, ...). Both
+    serve the estimators (ugc_lib.estimators) for any torch model and layer.
     """
     seed_everything(seed, cfg.train.threads)
     device = resolve_device(cfg.train.device)
     method = get_method(cfg.objective.method)
     if method.uses_true_groups and true_groups is None:
         raise ValueError(f"objective.method={cfg.objective.method!r} needs the true groups")
-    model = build_model(cfg.model, X.shape[1]).to(device)
+    model = (build_model(cfg.model, X.shape[1]) if make_model is None
+             else make_model(X.shape[1], cfg.model.n_classes)).to(device)
     opt = make_optimizer(model, cfg)
     gen = torch.Generator().manual_seed(seed)
     Xt = torch.as_tensor(X, device=device)
@@ -127,7 +135,10 @@ def fit(cfg: RunConfig, X: np.ndarray, y: np.ndarray, seed: int,
     # default, or a baseline's, see grouping.SOURCES) are computed for every method (the
     # recovery metrics are reported for all), but only methods with needs_clusters train
     # on them. Neither step draws from the torch RNG, so baselines are unaffected.
-    G, clusters, group_timings = infer_groups(cfg.grouping, model, X, y, seed, device)  # (N, P), (N,)
+    if group_fn is None:
+        G, clusters, group_timings = infer_groups(cfg.grouping, model, X, y, seed, device)  # (N, P), (N,)
+    else:
+        G, clusters, group_timings = group_fn(model, X, y, seed, device)
     timings.update(group_timings)
 
     groups = true_groups if method.uses_true_groups else clusters
@@ -141,10 +152,26 @@ def fit(cfg: RunConfig, X: np.ndarray, y: np.ndarray, seed: int,
             "objective_state": objective.state(), "device": device}
 
 
+def check_dataset_matches(cfg: RunConfig, ds: Dataset) -> None:
+    """A dataset handed to run_experiment must be the one cfg.data describes, since the
+    record stores cfg as the description of the data it ran on."""
+    sizes = tuple(len(ds[name]) for name in ("train", "val", "test"))
+    if sizes != tuple(cfg.data.split_sizes):
+        raise ValueError(f"data.split_sizes={tuple(cfg.data.split_sizes)} does not match the "
+                         f"dataset's (train, val, test) sizes {sizes}: for your own arrays use "
+                         f"ugc_lib.UGCClassifier")
+    if ds.train.X.shape[1] != cfg.data.input_dim:
+        raise ValueError(f"data.input_dim={cfg.data.input_dim} does not match the dataset's "
+                         f"{ds.train.X.shape[1]} input columns: for your own arrays use "
+                         f"ugc_lib.UGCClassifier")
+
+
 def run_experiment(cfg: RunConfig, seed: int, dataset: Dataset | None = None,
                    progress: bool | None = None) -> dict:
     """One run: data, fit, per-epoch metrics on every split. A JSON-able record."""
     ds = dataset if dataset is not None else make_dataset(cfg.data, seed)
+    if dataset is not None:
+        check_dataset_matches(cfg, dataset)
     history: list[dict] = []
     device = resolve_device(cfg.train.device)
 
