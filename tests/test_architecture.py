@@ -34,7 +34,7 @@ LAYER_OF = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 # Flat registries or lists of one kind of thing may pass the size limit (issue: one concept,
 # one file): claims.py is the list of every rule C1-C14 beside its text, plus the registry.
 MAX_LINES = 400
-LONG_ALLOWED = {"claims"}
+LONG_ALLOWED = {"claims", "figures"}  # figures.py: one function per saved figure
 
 
 def _module_name(path: Path) -> str:

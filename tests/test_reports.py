@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 
+from ugc_lib import claims
 from ugc_lib.report import README_END, README_START, index_figures, readme_table
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -43,11 +44,10 @@ def test_readme_claims_table_is_current():
 def test_claims_json_covers_every_claim_under_both_presets():
     rows = json.loads((REPORTS / "claims.json").read_text())["claims"]
     required = {"id", "preset", "definition", "paper_value", "mean", "ci_low", "ci_high",
-                "n_seeds", "verdict", "rule"}
+                "n_seeds", "verdict", "rule", "margin", "ci_method", "parts"}
     for row in rows:
         assert required <= set(row), f"claims.json row lacks {required - set(row)}"
-        assert row["verdict"] in ("reproduced", "partly reproduced", "not reproduced",
-                                  "not testable as stated")
+        assert row["verdict"] in claims.VERDICTS
     for cid in CLAIM_IDS:
         presets = {r["preset"] for r in rows if r["id"] == cid}
         assert presets & {"paper_text", "both"} and presets & {"paper_code", "both"}, (
@@ -76,3 +76,27 @@ def test_committed_notebooks_match_their_sources():
         assert built == committed, f"{nb_path.name} is stale against {src.name}"
         assert re.search(r"\d", json.dumps([c.get("outputs") for c in
                                              nbformat.read(nb_path, as_version=4).cells]))
+
+
+def test_claims_json_was_computed_with_the_current_rules():
+    """claims.json records the sha256 of claims.py: editing a rule without recomputing the
+    ledger (make reproduce) fails here."""
+    meta = json.loads((REPORTS / "claims.json").read_text())
+    assert meta.get("rules_sha256") == claims.rules_sha256(), (
+        "reports/claims.json is stale against ugc_lib/claims.py: rerun `make reproduce`")
+
+
+def test_claims_json_meets_the_seed_floors_and_is_stable():
+    meta = json.loads((REPORTS / "claims.json").read_text())
+    assert meta["n_seeds"]["synthetic"] >= claims.MIN_SEEDS
+    assert meta["n_seeds"]["cnn (C12)"] >= claims.MIN_SEEDS_CNN
+    assert "BCa" in meta["ci_method"]
+    assert meta["stability"]["decisive_flips"] == 0
+    assert any(a["claims"] == "C1" for a in meta["amendments"])
+    rows = meta["claims"]
+    for row in rows:
+        if row["id"] not in ("C3 (3 seeds)", "C11", "C13", "C14") and row["mean"] is not None:
+            floor = claims.MIN_SEEDS_CNN if row["id"] == "C12" else claims.MIN_SEEDS
+            assert row["n_seeds"] >= floor, (row["id"], row["n_seeds"])
+        equivalence = [p for p in row["parts"] if p["kind"] == "equivalence"]
+        assert all(p["margin"] > 0 for p in equivalence), row["id"]

@@ -14,6 +14,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 import seaborn as sns
+from matplotlib.colors import ListedColormap
 from sklearn.decomposition import PCA
 
 from .data import GROUP_NAMES, GROUP_ORDER, Dataset
@@ -376,5 +377,31 @@ def nb16_scaling(bench: dict):
             ax.set_xlabel(label)
             ax.legend(fontsize=7)
     fig.suptitle("UGC step: time and peak memory (stored benchmark, reports/benchmarks.json)")
+    fig.tight_layout()
+    return fig
+
+
+def nb12_stability(table: pd.DataFrame) -> plt.Figure:
+    """Each verdict on the first and the second half of its seeds (ledger.stability's table):
+    one column per (claim, preset, WGA definition), coloured by verdict; decisive flips
+    are marked with an x."""
+    order = ["reproduced", "partly reproduced", "not reproduced", "inconclusive",
+             "not testable as stated"]
+    colours = ["#4c9a5f", "#e0b84a", "#c8505a", "#b8b8b8", "#7d86c7"]
+    codes = np.array([[order.index(v) for v in table["first half"]],
+                      [order.index(v) for v in table["second half"]]])
+    fig, ax = plt.subplots(figsize=(max(6.0, 0.16 * len(table)), 2.6))
+    ax.imshow(codes, cmap=ListedColormap(colours), vmin=-0.5, vmax=len(order) - 0.5,
+              aspect="auto", interpolation="nearest")
+    flips = np.flatnonzero(table["decisive flip"].to_numpy())
+    ax.scatter(flips, np.full(len(flips), 0.5), marker="x", color="k", s=40, zorder=3)
+    labels = [f"{c} {p[:6]} {d}" for c, p, d in zip(table["claim"], table["preset"],
+                                                     table["WGA def"])]
+    ax.set_xticks(range(len(labels)), labels, rotation=90, fontsize=6)
+    ax.set_yticks([0, 1], ["first half", "second half"])
+    handles = [plt.Rectangle((0, 0), 1, 1, color=c) for c in colours]
+    ax.legend(handles, order, fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.set_title(f"Verdicts on two disjoint halves of the seeds: {int(table['agree'].sum())} of "
+                 f"{len(table)} agree, {len(flips)} decisive flips", fontsize=9)
     fig.tight_layout()
     return fig

@@ -16,7 +16,7 @@ import jupytext
 import nbformat
 import pandas as pd
 
-from .claims import Verdict
+from .claims import CLAIMS, Verdict
 from .figures import PAPER_CAPTIONS
 from .runner import atomic_write_json
 from .tables import fmt_number
@@ -76,7 +76,7 @@ def load_results(report_dir: str | Path) -> dict[str, dict]:
 
 
 CLAIMS_JSON_FIELDS = ("id", "preset", "definition", "paper_value", "mean", "ci_low", "ci_high",
-                      "n_seeds", "verdict", "rule")
+                      "n_seeds", "verdict", "rule", "margin", "ci_method")
 
 
 def _claim_order(v: dict) -> tuple:
@@ -88,25 +88,94 @@ def _json_number(x):
     return None if isinstance(x, float) and x != x else x  # NaN -> null (strict JSON)
 
 
-def write_claims_json(path: str | Path, verdicts: Iterable[Verdict]) -> Path:
-    """reports/claims.json: one object per (claim, preset, definition)."""
+def _strict(obj):
+    """obj with every NaN replaced by None, recursively (strict JSON)."""
+    if isinstance(obj, dict):
+        return {k: _strict(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_strict(v) for v in obj]
+    return _json_number(obj)
+
+
+def write_claims_json(path: str | Path, verdicts: Iterable[Verdict], meta: dict | None = None) -> Path:
+    """reports/claims.json: one object per (claim, preset, definition), with its parts, plus
+    `meta` (rules_sha256, ci_method, seed counts, amendments, stability, verdict counts)."""
     rows = []
     for v in verdicts:
         d = v.to_dict()
         row = {k: _json_number(d[k]) for k in CLAIMS_JSON_FIELDS}
         row["statistic"] = d["statistic"]
-        row["detail"] = d["detail"]
+        row["parts"] = _strict(d["parts"])
+        row["detail"] = _strict(d["detail"])
         rows.append(row)
     path = Path(path)
-    atomic_write_json(path, {"claims": rows})
+    atomic_write_json(path, {**_strict(meta or {}), "claims": rows})
     return path
 
 
 def load_claims(report_dir: str | Path) -> list[dict] | None:
+    meta = load_claims_meta(report_dir)
+    return None if meta is None else meta["claims"]
+
+
+def load_claims_meta(report_dir: str | Path) -> dict | None:
+    """The whole claims.json (claims plus rules hash, seeds, stability, counts), or None."""
     path = Path(report_dir) / "claims.json"
     if not path.exists():
         return None
-    return json.loads(path.read_text())["claims"]
+    return json.loads(path.read_text())
+
+
+VERDICT_COLOURS = {"reproduced": "#cfe8d5", "partly reproduced": "#fbeec2",
+                   "not reproduced": "#f5cfd3", "inconclusive": "#e3e3e3",
+                   "not testable as stated": "#d8dcf3"}
+
+
+def _notebook_link(experiment: str) -> str:
+    """The first notebook named in a claim's "measured in" text, as a link (else the text)."""
+    m = re.match(r"(\d\d_[a-z_]+)", experiment)
+    return (f"<a href='{m.group(1)}.html'>{html.escape(experiment)}</a>" if m
+            else html.escape(experiment))
+
+
+def ledger_html(claims_rows: list[dict], experiments: dict[str, str]) -> str:
+    """The ledger as an HTML table: verdict cells coloured by verdict, each claim linked to
+    the notebook that measures it."""
+    table = claims_summary(claims_rows)
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in [*table.columns, "measured in"])
+    body = []
+    for _, row in table.iterrows():
+        cells = [f"<td><b>{html.escape(row['claim'])}</b></td>"]
+        for col in table.columns[1:]:
+            text = row[col]
+            colour = next((c for v, c in sorted(VERDICT_COLOURS.items(), key=lambda kv: -len(kv[0]))
+                           if text.startswith(v)), "#ffffff")
+            cells.append(f"<td style='background:{colour}'>{html.escape(text)}</td>")
+        base = row["claim"].split(" ")[0]
+        cells.append(f"<td>{_notebook_link(experiments.get(base, ''))}</td>")
+        body.append("<tr>" + "".join(cells) + "</tr>")
+    return f"<table><tr>{head}</tr>{''.join(body)}</table>"
+
+
+def summary_html(meta: dict) -> str:
+    """The index page's opening summary: verdict counts, seeds, stability, rules hash."""
+    counts = meta.get("verdict_counts", {})
+    items = "".join(f"<li><span style='background:{VERDICT_COLOURS.get(v, '#fff')};padding:0 6px'>"
+                    f"{html.escape(v)}</span>: {n}</li>" for v, n in counts.items())
+    st = meta.get("stability", {})
+    seeds = meta.get("n_seeds", {})
+    out = [f"<p><b>Verdict counts</b> (every cell of the ledger):</p><ul>{items}</ul>"]
+    if seeds:
+        out.append("<p><b>Seeds per verdict:</b> " + ", ".join(
+            f"{html.escape(k)} {v}" for k, v in seeds.items()) + f". Intervals: "
+            f"{html.escape(meta.get('ci_method', ''))}.</p>")
+    if st:
+        out.append(f"<p><b>Stability:</b> every verdict recomputed on two disjoint halves of "
+                   f"the seeds: {st.get('agree')} of {st.get('compared')} agree; decisive flips "
+                   f"(reproduced / partly / not reproduced changing): "
+                   f"<b>{st.get('decisive_flips')}</b>; changes to or from inconclusive: "
+                   f"{st.get('to_or_from_inconclusive')}.</p>")
+    return "\n".join(out)
 
 
 def _cell(v: dict) -> str:
@@ -143,14 +212,19 @@ def write_index(report_dir: str | Path, notebooks: Sequence[str]) -> Path:
              "border-bottom:1px solid #ddd}.cap{background:#f6f6f6;padding:8px}"
              "img{max-width:100%}</style></head><body>",
              "<h1>Unsupervised Gradient Clustering: replication report</h1>"]
-    ledger = load_claims(report_dir)
+    meta = load_claims_meta(report_dir)
+    ledger = None if meta is None else meta["claims"]
+    if meta is not None:
+        parts.append("<h2>Summary</h2>" + summary_html(meta))
+        if (report_dir / "figures" / "nb12_stability.png").exists():
+            parts.append("<img src='figures/nb12_stability.png' alt='nb12_stability'>")
     parts.append("<h2>Claims: verdicts (the ledger, notebook 12)</h2>")
     if ledger:
         parts.append("<p>Each cell: verdict (mean [95% CI] over seeds). For claims that do not "
                      "involve worst-group accuracy the same verdict fills both WGA columns. "
                      "Rules and details: <a href='12_claims.html'>12_claims</a>, "
                      "<a href='claims.json'>claims.json</a>.</p>")
-        parts.append(claims_summary(ledger).to_html(index=False, border=0))
+        parts.append(ledger_html(ledger, {cid: c.experiment for cid, c in CLAIMS.items()}))
     else:
         parts.append("<p>No ledger yet: run notebook 12.</p>")
     parts.append("<h2>Figures: the paper's caption beside our reproduction</h2>")
