@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ugc_lib"
 
 # Bottom to top: a module may import only modules of a strictly lower layer (ARCHITECTURE.md).
 LAYERS = [
-    {"version", "repro", "intervals", "validation", "global_state", "data.base",
+    {"version", "files", "repro", "intervals", "validation", "global_state", "data.base",
      "data.image_folder", "gradients", "objectives"},
     {"group_report", "user_models"},
     {"data.synthetic", "data.colored_digits", "grouping"},

@@ -11,6 +11,10 @@ from ugc_lib import tables
 from ugc_lib.config import from_dict
 from ugc_lib.runner import cache_key, read_cached, run, sweep, to_frame
 
+# The rest of a record, empty: a fake record must still be a complete cache entry.
+EMPTY_PARTS = {"history": [], "final": {}, "clusters": [], "recovery": {}, "objective_state": {},
+               "timings": {}}
+
 
 def _canon(record: dict) -> str:
     return json.dumps({k: v for k, v in record.items() if k != "timings"}, sort_keys=True)
@@ -69,7 +73,7 @@ def test_default_cache_dir_comes_from_env(tiny_cfg, isolated_cache, monkeypatch)
     calls = []
     monkeypatch.setattr(runner, "run_experiment",
                         lambda cfg, seed, progress=None: calls.append(seed)
-                        or {"config": cfg.to_dict(), "seed": seed})
+                        or {"config": cfg.to_dict(), "seed": seed, **EMPTY_PARTS})
     run(tiny_cfg, 0)  # cache_dir=True -> UGC_CACHE_DIR
     assert (isolated_cache / f"{cache_key(tiny_cfg, 0)}.json").exists()
     run(tiny_cfg, 0)
@@ -84,7 +88,7 @@ def counted_experiment(monkeypatch):
     def fake(cfg, seed, progress=None):
         calls.append(seed)
         return {"config": cfg.to_dict(), "seed": seed, "payload": list(range(200)),
-                "text": "é" * 50}
+                "text": "é" * 50, **EMPTY_PARTS}
 
     monkeypatch.setattr(runner, "run_experiment", fake)
     return calls
@@ -222,3 +226,44 @@ def test_final_frame_keeps_each_runs_last_epoch():
     df = tables.at_epoch(to_frame([short, long]))
     assert len(df) == 2 * 3, df[["train.robust_epochs", "epoch", "split"]]
     assert sorted(df["epoch"].unique()) == [2, 3]
+
+
+@pytest.mark.parametrize("corrupt", ["not_an_object", "config_only", "other_config", "other_seed",
+                                     "other_version", "nan_metric"])
+def test_corrupted_cache_entries_are_recomputed_with_a_warning(tiny_cfg, tmp_path, corrupt):
+    """Six kinds of bad cache entry: each is recomputed, with a warning naming the problem."""
+    good = run(tiny_cfg, 0, cache_dir=tmp_path)
+    path = tmp_path / f"{cache_key(tiny_cfg, 0)}.json"
+    bad = json.loads(path.read_text())
+    if corrupt == "not_an_object":
+        bad = [bad]
+    elif corrupt == "config_only":
+        bad = {"config": {}}
+    elif corrupt == "other_config":
+        bad["config"] = tiny_cfg.with_updates(**{"train.lr": 0.5}).to_dict()
+    elif corrupt == "other_seed":
+        bad["seed"] = 7
+    elif corrupt == "other_version":
+        bad["version"] = "0.0.0+old"
+    else:
+        bad["final"]["test"]["acc"] = float("nan")
+    path.write_text(json.dumps(bad))
+    with pytest.warns(RuntimeWarning, match="recomputing"):
+        rec = run(tiny_cfg, 0, cache_dir=tmp_path)
+    strip = lambda r: {k: v for k, v in json.loads(json.dumps(r)).items() if k != "timings"}  # noqa: E731
+    assert strip(rec) == strip(json.loads(json.dumps(good)))
+    assert strip(json.loads(path.read_text())) == strip(json.loads(json.dumps(good)))
+
+
+@pytest.mark.parametrize("seed", [0.5, -1, 2 ** 32, True, "3"])
+def test_sweep_refuses_bad_seeds_before_any_work(tiny_cfg, seed, monkeypatch):
+    monkeypatch.setattr(runner, "run_experiment", lambda *a, **k: pytest.fail("ran"))
+    with pytest.raises(ValueError, match="seed="):
+        sweep([tiny_cfg], [0, seed], cache_dir=None)
+
+
+def test_sweep_reads_an_iterator_of_seeds_once_for_every_config(tiny_cfg):
+    other = tiny_cfg.with_updates(**{"train.lr": 0.02})
+    recs = sweep([tiny_cfg, other], iter([0, 1]), cache_dir=None, progress=False)
+    assert [(r["config"]["train"]["lr"], r["seed"]) for r in recs] == [
+        (tiny_cfg.train.lr, 0), (tiny_cfg.train.lr, 1), (0.02, 0), (0.02, 1)]

@@ -18,6 +18,7 @@ from .data import dataset_module
 from .gradients import SIGNATURE_WHERE
 from .grouping import GROUPING_SCOPES, KMEANS_INITS, SOURCES
 from .objectives import METHODS
+from .validation import check_field_types
 GROUPING_SOURCES = tuple(SOURCES)  # what is clustered after the warm-up (grouping.SOURCES)
 MODEL_KINDS = ("mlp", "linear", "cnn")
 OPTIMIZERS = ("adam", "sgd")
@@ -50,6 +51,7 @@ class DataConfig:
     digits_label_noise: float = 0.25
 
     def __post_init__(self) -> None:
+        check_field_types("data", self)
         dataset_module(self.dataset).check(self)  # unknown names list the valid ones
         if not 0.0 <= self.digits_label_noise <= 0.5:
             _fail("data.digits_label_noise", self.digits_label_noise, "a probability in [0, 0.5]")
@@ -85,6 +87,7 @@ class ModelConfig:
     image_side: int = 8  # [ours] kind="cnn": flat input reshaped to (C, side, side); digits: 8
 
     def __post_init__(self) -> None:
+        check_field_types("model", self)
         if self.kind not in MODEL_KINDS:
             _fail("model.kind", self.kind, f"one of {MODEL_KINDS}")
         if self.kind == "cnn" and (len(self.cnn_channels) == 0
@@ -113,6 +116,7 @@ class TrainConfig:
     device: str = "cpu"  # [ours] "cpu", "cuda" or "auto" (cuda when present)
 
     def __post_init__(self) -> None:
+        check_field_types("train", self)
         if self.optimizer not in OPTIMIZERS:
             _fail("train.optimizer", self.optimizer, f"one of {OPTIMIZERS}")
         if not self.lr > 0:
@@ -153,6 +157,7 @@ class GroupingConfig:
     minibatch_kmeans_above: int | None = None
 
     def __post_init__(self) -> None:
+        check_field_types("grouping", self)
         for name, low in (("projection_dim", 1), ("minibatch_kmeans_above", 0)):
             if getattr(self, name) is not None and getattr(self, name) < low:
                 _fail(f"grouping.{name}", getattr(self, name), f"None or an integer >= {low}")
@@ -186,6 +191,7 @@ class ObjectiveConfig:
     jtt_lambda_up: float = 20.0
 
     def __post_init__(self) -> None:
+        check_field_types("objective", self)
         if self.method not in METHOD_NAMES:
             _fail("objective.method", self.method, f"one of {METHOD_NAMES}")
         if not self.dro_eta > 0:
@@ -307,8 +313,28 @@ def override(cfg: RunConfig, updates: dict[str, Any]) -> RunConfig:
 
 
 def from_dict(d: dict[str, Any]) -> RunConfig:
-    """Inverse of RunConfig.to_dict (lists become tuples)."""
+    """Inverse of RunConfig.to_dict (lists become tuples). A missing or unknown section or
+    field raises ValueError naming it and the allowed ones."""
+    sections = {"data": DataConfig, "model": ModelConfig, "train": TrainConfig,
+                "grouping": GroupingConfig, "objective": ObjectiveConfig}
+    if not isinstance(d, dict):
+        raise ValueError(f"config={d!r} is invalid: allowed a dict with keys 'name' and "
+                         f"{sorted(sections)}")
+    unknown = sorted(set(d) - set(sections) - {"name"})
+    missing = sorted(set(sections) - set(d))
+    if unknown or missing:
+        raise ValueError(f"config sections {unknown or missing} are "
+                         f"{'unknown' if unknown else 'missing'}: allowed and required "
+                         f"{sorted(sections)} (plus 'name')")
+
     def build(cls, values):
+        if not isinstance(values, dict):
+            raise ValueError(f"config section for {cls.__name__}={values!r} is invalid: "
+                             f"allowed a dict of its fields")
+        allowed = [f.name for f in fields(cls)]
+        extra = sorted(set(values) - set(allowed))
+        if extra:
+            raise ValueError(f"unknown config fields {extra} for {cls.__name__}: allowed {allowed}")
         return cls(**{k: tuple(v) if isinstance(v, list) else v for k, v in values.items()})
     return RunConfig(
         name=d.get("name", "custom"),

@@ -18,6 +18,7 @@ from matplotlib.colors import ListedColormap
 from sklearn.decomposition import PCA
 
 from .data import GROUP_NAMES, GROUP_ORDER, Dataset
+from .files import write_atomically
 from .intervals import mean_ci as interval_of_mean
 from .studies import BASELINES, GAP, ONE_CLUSTER, ORACLE, Y_ONLY
 from .tables import METRIC_LABELS, at_epoch, blank_recovery, heatmap_means
@@ -62,10 +63,15 @@ def save_figure(fig: plt.Figure, name: str, outdir: str | Path) -> list[Path]:
     outdir = Path(outdir)
     outdir.mkdir(parents=True, exist_ok=True)
     paths = [outdir / f"{name}.png", outdir / f"{name}.svg"]
-    fig.savefig(paths[0], dpi=110, bbox_inches="tight")
+    _save_atomic(fig, paths[0], dpi=110, bbox_inches="tight")
     with plt.rc_context({"svg.hashsalt": "ugc"}):  # stable element ids: same figure, same file
-        fig.savefig(paths[1], bbox_inches="tight", metadata={"Date": None})
+        _save_atomic(fig, paths[1], bbox_inches="tight", metadata={"Date": None})
     return paths
+
+
+def _save_atomic(fig: plt.Figure, path: Path, **kwargs) -> None:
+    """savefig through files.write_atomically: never a truncated figure under its name."""
+    write_atomically(path, lambda tmp: fig.savefig(tmp, format=path.suffix[1:], **kwargs))
 
 
 def mean_ci(df: pd.DataFrame, by: Sequence[str], metric: str) -> pd.DataFrame:

@@ -10,15 +10,17 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import numbers
 import os
-import tempfile
+import warnings
 from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import pandas as pd
 
+from .files import write_atomically
 from .version import __version__
 from .config import RunConfig
 from .train import progress_disabled, run_experiment
@@ -50,28 +52,66 @@ def cache_key(cfg: RunConfig, seed: int) -> str:
 
 
 def atomic_write_json(path: Path, obj) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
+    def write(tmp: str) -> None:
+        with open(tmp, "w") as f:
             json.dump(obj, f)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    write_atomically(path, write)
 
 
-def read_cached(path: Path) -> dict | None:
-    """The cached record, or None when absent or unreadable (then it is recomputed)."""
+RECORD_KEYS = ("config", "seed", "history", "final", "clusters", "recovery", "objective_state",
+               "timings", "version")
+
+
+def _entry_problem(record, cfg: RunConfig | None, seed: int | None) -> str | None:
+    """Why a cache entry cannot stand for (cfg, seed), or None when it can."""
+    if not isinstance(record, dict):
+        return "not a JSON object"
+    missing = [k for k in RECORD_KEYS if k not in record]
+    if missing:
+        return f"lacks {missing}"
+    if cfg is not None and record["config"] != json.loads(json.dumps(cfg.to_dict())):
+        return "holds another config's record"
+    if seed is not None and record["seed"] != seed:
+        return f"holds seed {record['seed']!r}, not {seed}"
+    if record["version"] != library_version():
+        return f"was written by code version {record['version']!r}"
+    finals = [v for row in record["final"].values() for v in row.values()
+              if isinstance(v, (int, float)) and not isinstance(v, bool)]
+    if not all(math.isfinite(v) for v in finals):
+        return "holds a non-finite metric"
+    return None
+
+
+def read_cached(path: Path, cfg: RunConfig | None = None, seed: int | None = None) -> dict | None:
+    """The cached record for (cfg, seed), or None when absent or unusable: unreadable, another
+    config's or seed's, another code version's, incomplete or non-finite entries are
+    recomputed, with a warning saying why."""
     try:
         with open(path) as f:
             record = json.load(f)
-    except (FileNotFoundError, json.JSONDecodeError, UnicodeDecodeError):
+    except FileNotFoundError:
         return None
-    return record if isinstance(record, dict) and "config" in record else None
+    except (OSError, json.JSONDecodeError, UnicodeDecodeError) as err:
+        warnings.warn(f"cache entry {path} is unreadable ({type(err).__name__}); recomputing",
+                      RuntimeWarning, stacklevel=2)
+        return None
+    problem = _entry_problem(record, cfg, seed)
+    if problem is not None:
+        warnings.warn(f"cache entry {path} {problem}; recomputing", RuntimeWarning, stacklevel=2)
+        return None
+    return record
+
+
+MAX_SEED = 2 ** 32  # NumPy's legacy seeding takes seeds below this
+
+
+def check_seed(seed) -> int:
+    """seed as an int, or ValueError: seeds are integers in [0, 2**32)."""
+    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or not 0 <= seed < MAX_SEED:
+        raise ValueError(f"seed={seed!r} is invalid: allowed an integer in [0, 2**32)")
+    return int(seed)
 
 
 def run(cfg: RunConfig, seed: int, cache_dir: Path | str | None | bool = True,
@@ -79,13 +119,11 @@ def run(cfg: RunConfig, seed: int, cache_dir: Path | str | None | bool = True,
     """One run, from the cache when present. cache_dir=True uses default_cache_dir()."""
     if not isinstance(cfg, RunConfig):
         raise TypeError(f"cfg must be a RunConfig, got {type(cfg).__name__}")
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
-        raise ValueError(f"seed={seed!r} is invalid: allowed a non-negative integer")
-    seed = int(seed)
+    seed = check_seed(seed)
     directory = default_cache_dir() if cache_dir is True else (Path(cache_dir) if cache_dir else None)
     path = directory / f"{cache_key(cfg, seed)}.json" if directory else None
     if path is not None:
-        cached = read_cached(path)
+        cached = read_cached(path, cfg, seed)
         if cached is not None:
             return cached
     record = run_experiment(cfg, seed, progress=progress)
@@ -103,14 +141,18 @@ def sweep(configs: Sequence[RunConfig], seeds: Iterable[int], jobs: int = 1,
           cache_dir: Path | str | None | bool = True, progress: bool | None = None) -> list[dict]:
     """Every (config, seed) pair, in input order. Cached records are read here; only the
     missing runs go to worker processes (when jobs > 1 and more than one is missing)."""
-    pairs = [(cfg, int(seed)) for cfg in configs for seed in seeds]
+    configs, seeds = list(configs), [check_seed(s) for s in seeds]  # iterators read once
+    for cfg in configs:
+        if not isinstance(cfg, RunConfig):
+            raise TypeError(f"configs must hold RunConfig objects, got {type(cfg).__name__}")
+    pairs = [(cfg, seed) for cfg in configs for seed in seeds]
     if jobs < 1:
         raise ValueError(f"jobs={jobs} is invalid: allowed an integer >= 1")
     if cache_dir is True:
         cache_dir = default_cache_dir()  # resolved here: worker processes keep a stale env
     directory = Path(cache_dir) if cache_dir else None
     records: list[dict | None] = [
-        read_cached(directory / f"{cache_key(cfg, seed)}.json") if directory else None
+        read_cached(directory / f"{cache_key(cfg, seed)}.json", cfg, seed) if directory else None
         for cfg, seed in pairs]
     missing = [i for i, rec in enumerate(records) if rec is None]
     bar = None

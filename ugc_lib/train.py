@@ -9,6 +9,7 @@ group labels") can be tested by scrambling them and checking the fit is unchange
 from __future__ import annotations
 
 import os
+import sys
 import time
 from typing import Callable
 
@@ -31,10 +32,21 @@ GroupFn = Callable[..., tuple]  # (model, X, y, seed, device) -> (signatures, la
 
 
 def progress_disabled(explicit: bool | None = None) -> bool:
-    """Progress bars are off when asked, or when UGC_NO_PROGRESS is set (nbval, CI)."""
+    """Progress bars: the explicit choice if given; else UGC_NO_PROGRESS read as a boolean
+    (1/true/yes/on disable, 0/false/no/off enable); else on only in a terminal (so never
+    in CI logs or under nbval)."""
     if explicit is not None:
         return not explicit
-    return bool(os.environ.get("UGC_NO_PROGRESS"))
+    value = os.environ.get("UGC_NO_PROGRESS")
+    if value is not None:
+        v = value.strip().lower()
+        if v in ("1", "true", "yes", "on"):
+            return True
+        if v in ("", "0", "false", "no", "off"):
+            return False
+        raise ValueError(f"UGC_NO_PROGRESS={value!r} is invalid: allowed 1/true/yes/on "
+                         f"(no progress bars) or 0/false/no/off")
+    return not sys.stderr.isatty()
 
 
 def make_optimizer(model: nn.Module, cfg: RunConfig) -> torch.optim.Optimizer:

@@ -1,4 +1,4 @@
-"""Input checks for the estimators: X, labels, group values, sizes; one-line errors.
+"""Input checks with one-line errors: the estimators' X, labels, groups; config field types.
 
 Every error names the bad argument (X, y, groups, n_clusters, ...) and what is allowed.
 Group ids are built from the unique (y, s) pairs, never by arithmetic on s, so any
@@ -7,6 +7,9 @@ hashable s works (strings, {-1, 1}, {0, 2}, ...).
 
 from __future__ import annotations
 
+import dataclasses
+import math
+import numbers
 from typing import Any, Hashable, Sequence
 
 import numpy as np
@@ -170,3 +173,37 @@ def check_cluster_count(n_clusters: Any, scope: str, y: np.ndarray, classes: np.
     elif n_clusters > len(y):
         raise ValueError(f"n_clusters={n_clusters} is larger than the {len(y)} samples: allowed "
                          f"n_clusters <= {len(y)}")
+
+
+# ---------------------------------------------------------------- config field types
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, numbers.Integral) and not isinstance(v, bool)
+
+
+def _is_real(v: Any) -> bool:
+    return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+# Annotation (as written on the fields below) -> (test, what is allowed). Every field is
+# checked for its type, and every number for finiteness, before any range check.
+_KINDS: dict[str, tuple[Any, str]] = {
+    "int": (_is_int, "an integer"),
+    "float": (lambda v: _is_real(v) and math.isfinite(v), "a finite number"),
+    "bool": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
+    "str": (lambda v: isinstance(v, str), "a string"),
+    "int | None": (lambda v: v is None or _is_int(v), "None or an integer"),
+    "tuple[int, ...]": (lambda v: isinstance(v, tuple) and all(_is_int(x) for x in v),
+                        "a tuple of integers"),
+    "tuple[int, int, int]": (lambda v: isinstance(v, tuple) and len(v) == 3
+                             and all(_is_int(x) for x in v), "three integers"),
+}
+
+
+def check_field_types(section: str, obj: Any) -> None:
+    """Raise ValueError naming the first field whose value has the wrong type."""
+    for f in dataclasses.fields(obj):
+        test, allowed = _KINDS[f.type]
+        value = getattr(obj, f.name)
+        if not test(value):
+            raise ValueError(f"{section}.{f.name}={value!r} is invalid: allowed {allowed}")
