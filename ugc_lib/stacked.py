@@ -1,0 +1,147 @@
+"""S models of one architecture as one module: parameters stacked on a leading seed axis.
+
+StackedModel.from_models(models) holds, for every parameter of the single model, one
+tensor of shape (S, *shape) whose row s is seed s's parameter; inputs are
+(S, B, input_dim) and outputs (S, B, n_classes). Every seed's arithmetic is the arithmetic of its model alone, so that a
+stacked training step gives each seed bitwise the gradient it gets when trained alone:
+
+  Linear   one batched matmul (baddbmm / bmm) for all seeds, with the backward formulas
+           of a single nn.Linear (see _StackedLinear): checked bitwise in tests.
+  Conv2d   one convolution call per seed: a grouped (or vmapped) convolution over the
+           seeds runs other oneDNN kernels and rounds differently (measured: up to 1e-6
+           in the output and 3e-4 in the weight gradient), so it is not used.
+  ReLU, MaxPool2d  elementwise / per image plane: applied per seed with the model's own
+           modules.
+Adam and SGD are elementwise, so one optimizer over the stacked parameters is S
+independent optimizers (tests/test_batched.py checks it bitwise, with weight decay).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Sequence
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+from .models import MLP, LinearProbe, SmallCNN
+
+STACKABLE = (MLP, LinearProbe, SmallCNN)
+
+
+class _StackedLinear(torch.autograd.Function):
+    """x @ W^T + b for S seeds: x (S, B, I), weight (S, O, I), bias (S, O) -> (S, B, O).
+
+    The backward uses the formulas autograd uses for one nn.Linear on a 2-D input
+    (addmm on the transposed weight): dx = g W, dW = g^T x (g^T a transposed view),
+    db = g summed over the batch. torch's own baddbmm backward forms dW as (x^T g)^T
+    instead, which rounds differently from the single model for some shapes (seen for
+    6 input features), so the seeds would drift apart from their single runs.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))  # (S, B, O)
+
+    @staticmethod
+    def backward(ctx, g):  # g (S, B, O)
+        x, weight = ctx.saved_tensors
+        gx = torch.bmm(g, weight) if ctx.needs_input_grad[0] else None  # (S, B, I)
+        gw = torch.bmm(g.transpose(1, 2), x) if ctx.needs_input_grad[1] else None  # (S, O, I)
+        gb = g.sum(1) if ctx.needs_input_grad[2] else None  # (S, O)
+        return gx, gw, gb
+
+
+def stacked_linear(x: torch.Tensor, weight: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
+    return _StackedLinear.apply(x, weight, bias)
+
+
+class StackedModel(nn.Module):
+    """S copies of one architecture (MLP, LinearProbe or SmallCNN) with per-seed weights.
+
+    Build with from_models. parameters() come in the single model's order, each
+    (S, *shape); param_names[i] is the single model's name of the i-th one. unstack(s)
+    rebuilds seed s's nn.Module.
+    """
+
+    def __init__(self, template: nn.Module, param_names: Sequence[str],
+                 tensors: Sequence[torch.Tensor]):
+        super().__init__()
+        if not isinstance(template, STACKABLE):
+            raise ValueError(f"cannot stack a {type(template).__name__}: allowed "
+                             f"{[c.__name__ for c in STACKABLE]}")
+        # layout and stateless modules only; kept out of the module tree, so its own
+        # parameters are neither trained nor moved
+        object.__setattr__(self, "template", template)
+        self.param_names = list(param_names)
+        self.stacked = nn.ParameterList([nn.Parameter(t) for t in tensors])  # each (S, *shape)
+        self.n_seeds = len(tensors[0])
+
+    @classmethod
+    def from_models(cls, models: Sequence[nn.Module]) -> "StackedModel":
+        """Stack S models of one architecture (seed s = models[s]); copies the weights."""
+        if not models:
+            raise ValueError("models is empty: allowed one or more models of one architecture")
+        names = [n for n, _ in models[0].named_parameters()]
+        for m in models[1:]:
+            if type(m) is not type(models[0]) or [n for n, _ in m.named_parameters()] != names:
+                raise ValueError("models differ in architecture: all must be built from one "
+                                 "ModelConfig")
+        tensors = [torch.stack([dict(m.named_parameters())[n].detach() for m in models])
+                   for n in names]
+        return cls(copy.deepcopy(models[0]).requires_grad_(False), names, tensors)
+
+    def narrow(self, lo: int, hi: int) -> "StackedModel":
+        """Seeds lo..hi-1 as a stack sharing these weights (for inference: no gradient)."""
+        return StackedModel(self.template, self.param_names,
+                            [p.detach()[lo:hi] for p in self.stacked])
+
+    def _param(self, name: str) -> torch.Tensor:
+        return self.stacked[self.param_names.index(name)]
+
+    def features(self, x: torch.Tensor) -> torch.Tensor:
+        """(S, B, input_dim) -> (S, B, H): the final layer's input, per seed."""
+        t = self.template
+        if isinstance(t, LinearProbe):
+            return x
+        if isinstance(t, MLP):
+            h = x
+            for i, layer in enumerate(t.body):
+                if isinstance(layer, nn.Linear):
+                    h = stacked_linear(h, self._param(f"body.{i}.weight"),
+                                       self._param(f"body.{i}.bias"))
+                else:
+                    h = layer(h)  # ReLU: elementwise
+            return h
+        return self._cnn_features(x)
+
+    def _cnn_features(self, x: torch.Tensor) -> torch.Tensor:
+        t = self.template
+        # per seed (B, C, side, side), exactly SmallCNN.features' reshape
+        hs = [xs.reshape(len(xs), t.in_channels, t.side, t.side) for xs in x.unbind(0)]
+        for i, layer in enumerate(t.body):
+            if isinstance(layer, nn.Conv2d):
+                ws = self._param(f"body.{i}.weight").unbind(0)
+                bs = self._param(f"body.{i}.bias").unbind(0)
+                hs = [F.conv2d(h, w, b, layer.stride, layer.padding, layer.dilation, layer.groups)
+                      for h, w, b in zip(hs, ws, bs)]
+            else:
+                hs = [layer(h) for h in hs]  # ReLU, MaxPool2d: the model's own modules
+        return torch.stack([h.flatten(1) for h in hs])  # (S, B, channels * (side / 2)^2)
+
+    def final(self, h: torch.Tensor) -> torch.Tensor:
+        """(S, B, H) -> (S, B, n_classes) logits of the final layer."""
+        return stacked_linear(h, self._param("final.weight"), self._param("final.bias"))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.final(self.features(x))  # (S, B, n_classes)
+
+    def unstack(self, s: int) -> nn.Module:
+        """Seed s's model as a plain nn.Module (a copy: training it leaves the stack alone)."""
+        model = copy.deepcopy(self.template).requires_grad_(True).to(self.stacked[0].device)
+        with torch.no_grad():
+            for (name, p), stacked in zip(model.named_parameters(), self.stacked):
+                p.copy_(stacked[s])
+        return model
