@@ -25,10 +25,10 @@ import torch.nn.functional as F
 from .batched_grouping import infer_groups_batched
 from .config import RunConfig
 from .data import Dataset, make_dataset
-from .metrics import split_metrics
+from .metrics import split_metrics_batched
 from .models import build_model
 from .objectives import ERM, GroupDRO, Objective, StaticWeights, get_method
-from .repro import resolve_device, seed_everything
+from .repro import resolve_device, seed_everything, seed_rngs
 from .stacked import StackedModel
 from .train import make_optimizer, make_record, progress_disabled
 
@@ -130,14 +130,17 @@ def _train_epoch(stack: StackedModel, opt: torch.optim.Optimizer, X: torch.Tenso
                  y: torch.Tensor, objective: StackedObjective, batch_size: int,
                  generators: Sequence[torch.Generator]) -> None:
     """train.train_epoch for S seeds: X (S, N, D), y (S, N), one generator per seed."""
-    stack.train()
-    order = torch.stack([torch.randperm(X.shape[1], generator=g) for g in generators]
+    stack.train()  # (gathers go through index_select: advanced indexing is ~10x slower)
+    n_seeds, n = X.shape[:2]
+    order = torch.stack([torch.randperm(n, generator=g) for g in generators]
                         ).to(X.device)  # (S, N): each seed's own permutation
-    rows = objective.rows
-    for start in range(0, X.shape[1], batch_size):
+    flat_order = order + objective.rows * n  # (S, N) rows of X viewed as (S * N, D)
+    X_flat, y_flat = X.flatten(0, 1), y.flatten()
+    for start in range(0, n, batch_size):
         idx = order[:, start:start + batch_size]  # (S, B)
-        logits = stack(X[rows, idx])  # (S, B, C)
-        losses = F.cross_entropy(logits.flatten(0, 1), y[rows, idx].flatten(),
+        rows = flat_order[:, start:start + batch_size].flatten()  # (S * B,)
+        logits = stack(X_flat.index_select(0, rows).view(*idx.shape, -1))  # (S, B, C)
+        losses = F.cross_entropy(logits.flatten(0, 1), y_flat.index_select(0, rows),
                                  reduction="none").view(idx.shape)  # (S, B)
         loss = objective.batch_loss(losses, idx)
         opt.zero_grad(set_to_none=True)
@@ -163,9 +166,10 @@ def fit_batched(cfg: RunConfig, Xs: Sequence[np.ndarray], ys: Sequence[np.ndarra
     method = get_method(cfg.objective.method)
     if method.uses_true_groups and true_groups is None:
         raise ValueError(f"objective.method={cfg.objective.method!r} needs the true groups")
+    seed_everything(seeds[0], cfg.train.threads)  # threads, deterministic algorithms
     models = []
     for seed in seeds:  # each seed's weights from the RNG state train.fit builds them in
-        seed_everything(seed, cfg.train.threads)
+        seed_rngs(seed, cpu_only=True)  # the weights are drawn on the CPU
         models.append(build_model(cfg.model, Xs[0].shape[1]))
     stack = StackedModel.from_models(models).to(device)
     opt = make_optimizer(stack, cfg)
@@ -222,11 +226,13 @@ def run_batched(cfg: RunConfig, seeds: Sequence[int],
     dss = list(datasets) if datasets is not None else [make_dataset(cfg.data, s) for s in seeds]
     device = resolve_device(cfg.train.device)
     histories: list[list[dict]] = [[] for _ in seeds]
-    splits = {}
+    splits, labels, spurious = {}, {}, {}
     for name in ("train", "val", "test"):
         parts = [ds[name] for ds in dss]
+        labels[name] = np.stack([p.y for p in parts])  # (S, n)
+        spurious[name] = np.stack([p.s for p in parts])  # (S, n)
         splits[name] = (parts, torch.as_tensor(np.stack([p.X for p in parts]), device=device),
-                        torch.as_tensor(np.stack([p.y for p in parts]), device=device))
+                        torch.as_tensor(labels[name], device=device))
 
     @torch.no_grad()
     def evaluate(epoch: int, phase: str, stack: StackedModel) -> None:
@@ -234,10 +240,11 @@ def run_batched(cfg: RunConfig, seeds: Sequence[int],
         for name, (parts, X, y) in splits.items():
             logits = stack(X)  # (S, n, C)
             preds = logits.argmax(2).cpu().numpy()  # (S, n)
-            for s, part in enumerate(parts):
-                loss = F.cross_entropy(logits[s], y[s]).item()  # train.predict's mean loss
-                histories[s].append({"epoch": epoch, "phase": phase, "split": name,
-                                     **split_metrics(preds[s], part.y, part.s, loss)})
+            # train.predict's mean loss, per seed: a batched mean would sum in another order
+            losses = [F.cross_entropy(logits[s], y[s]).item() for s in range(len(parts))]
+            rows = split_metrics_batched(preds, labels[name], spurious[name], losses)
+            for history, row in zip(histories, rows):
+                history.append({"epoch": epoch, "phase": phase, "split": name, **row})
 
     t0 = time.perf_counter()
     out = fit_batched(cfg, [ds.train.X for ds in dss], [ds.train.y for ds in dss], seeds,

@@ -65,46 +65,63 @@ def closed_form_signatures(stack: StackedModel, X: torch.Tensor, y: torch.Tensor
 
 # ---------------------------------------------------------------- k-means
 
-def _sq_dist(X: np.ndarray, centres: np.ndarray) -> np.ndarray:
-    """(P, N, k) squared distances; per problem the expression of KMeans._sq_dist."""
-    return ((X[:, :, None, :] - centres[:, None, :, :]) ** 2).sum(-1)
+SQ_DIST_BLOCK = 2 ** 17  # floats of the (problems, N, k, D) difference array held at once:
+#                         about 1 MB, in cache (one 2**21 block ran 2x slower per problem)
+
+
+def _sq_dist(X: np.ndarray, centres: np.ndarray, data: np.ndarray) -> np.ndarray:
+    """(P, N, k) squared distances of problem p's data X[data[p]] to centres[p], with
+    KMeans._sq_dist's expression (its sum over the last axis rounds the same for any
+    leading shape). X (S, N, D), centres (P, k, D), data (P,) indices into X. A block of
+    problems at a time, so the temporary difference array stays in cache."""
+    n, k, d = X.shape[1], centres.shape[1], X.shape[2]
+    step = max(1, SQ_DIST_BLOCK // max(n * k * d, 1))
+    out = np.empty((len(centres), n, k))
+    for lo in range(0, len(centres), step):
+        block = X[data[lo:lo + step]]  # (b, N, D)
+        out[lo:lo + step] = ((block[:, :, None, :] - centres[lo:lo + step, None, :, :]) ** 2
+                             ).sum(-1)
+    return out
 
 
 def _centre_means(X: np.ndarray, labels: np.ndarray, centres: np.ndarray,
-                  problems: np.ndarray) -> None:
-    """Set centres[p, c] to the mean of cluster c's members for each p in problems, as
-    KMeans._lloyd does (X[members].mean(0)); empty clusters keep their centre."""
-    k = centres.shape[1]
-    for p in problems:
-        for c in range(k):
+                  data: np.ndarray) -> np.ndarray:
+    """New centres (P, k, D): each cluster's member mean, with KMeans._lloyd's own
+    expression X[members].mean(0); an empty cluster keeps its centre. (A masked sum over
+    all N rows gives the same floats for D >= 2 but reads every row k times: slower.)"""
+    out = centres.copy()
+    for p, x in enumerate(data):
+        for c in range(centres.shape[1]):
             members = labels[p] == c
             if members.any():
-                centres[p, c] = X[p][members].mean(0)
+                out[p, c] = X[x][members].mean(0)
+    return out
 
 
-def lloyd(X: np.ndarray, centres: np.ndarray, max_iter: int
+def lloyd(X: np.ndarray, centres: np.ndarray, data: np.ndarray, max_iter: int
           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Lloyd's iterations for P problems at once: X (P, N, D), centres (P, k, D).
+    """Lloyd's iterations for P problems at once: problem p clusters X[data[p]] (X is
+    (S, N, D)) from the starting centres[p] (centres (P, k, D)).
 
-    Each problem follows KMeans._lloyd step for step, stopping when its labels repeat.
+    Each problem follows KMeans._lloyd step for step and leaves when its labels repeat.
     Returns (centres (P, k, D), labels (P, N), n_iter (P,)).
     """
     centres = centres.copy()
-    n_problems = len(X)
-    labels = np.zeros(X.shape[:2], dtype=np.intp)
-    n_iter = np.full(n_problems, max_iter)
-    active = np.arange(n_problems)
+    labels = np.zeros((len(centres), X.shape[1]), dtype=np.intp)
+    n_iter = np.full(len(centres), max_iter)
+    active = np.arange(len(centres))
     for it in range(1, max_iter + 1):
-        new = _sq_dist(X[active], centres[active]).argmin(2)  # (A, N)
+        new = _sq_dist(X, centres[active], data[active]).argmin(2)  # (A, N)
         if it > 1:
             same = (new == labels[active]).all(1)
-            n_iter[active[same]] = it - 1  # converged: keep the labels and centres
-            active, new = active[~same], new[~same]
-        if not len(active):
-            return centres, labels, n_iter
+            if same.any():
+                n_iter[active[same]] = it - 1  # converged: its labels and centres stay
+                active, new = active[~same], new[~same]
+                if not len(active):
+                    return centres, labels, n_iter
         labels[active] = new
-        _centre_means(X, labels, centres, active)
-    labels[active] = _sq_dist(X[active], centres[active]).argmin(2)
+        centres[active] = _centre_means(X, new, centres[active], data[active])
+    labels[active] = _sq_dist(X, centres[active], data[active]).argmin(2)
     return centres, labels, n_iter
 
 
@@ -123,10 +140,10 @@ def kmeans_labels(Z: Sequence[np.ndarray], k: int, init: str, n_init: int, max_i
         data.append(z)
     X = np.stack(data)  # (S, N, D)
     owner = np.repeat(np.arange(len(data)), n_init)  # problem -> seed
-    centres, labels, _ = lloyd(X[owner], np.stack(starts), max_iter)
-    picked = np.take_along_axis(_sq_dist(X[owner], centres), labels[..., None], 2)[..., 0]
-    inertia = picked.sum(1).reshape(len(data), n_init)  # (S, n_init)
-    best = inertia.argmin(1)  # the first restart of least inertia, as KMeans.fit keeps
+    centres, labels, _ = lloyd(X, np.stack(starts), owner, max_iter)
+    dist = _sq_dist(X, centres, owner)  # (P, N, k)
+    inertia = np.take_along_axis(dist, labels[..., None], 2)[..., 0].sum(1)  # (P,)
+    best = inertia.reshape(len(data), n_init).argmin(1)  # first least, as KMeans.fit keeps
     labels = labels.reshape(len(data), n_init, -1)
     return [labels[s, best[s]].astype(np.int64) for s in range(len(data))]
 
