@@ -238,10 +238,13 @@ def run_batched(cfg: RunConfig, seeds: Sequence[int],
     def evaluate(epoch: int, phase: str, stack: StackedModel) -> None:
         stack.eval()
         for name, (parts, X, y) in splits.items():
-            logits = stack(X)  # (S, n, C)
+            logits = torch.cat([stack(X[sl], sl) for sl in stack.seed_blocks(X.shape[1])])
             preds = logits.argmax(2).cpu().numpy()  # (S, n)
-            # train.predict's mean loss, per seed: a batched mean would sum in another order
-            losses = [F.cross_entropy(logits[s], y[s]).item() for s in range(len(parts))]
+            # train.predict's loss F.cross_entropy(logits, y) is nll_loss(log_softmax(logits)):
+            # the log-softmax row by row for all seeds at once, the mean per seed (a
+            # batched mean would sum in another order)
+            logp = F.log_softmax(logits.flatten(0, 1), dim=1).view_as(logits)  # (S, n, C)
+            losses = [F.nll_loss(logp[s], y[s]).item() for s in range(len(parts))]
             rows = split_metrics_batched(preds, labels[name], spurious[name], losses)
             for history, row in zip(histories, rows):
                 history.append({"epoch": epoch, "phase": phase, "split": name, **row})

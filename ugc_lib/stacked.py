@@ -28,6 +28,7 @@ import torch.nn.functional as F
 from .models import MLP, LinearProbe, SmallCNN
 
 STACKABLE = (MLP, LinearProbe, SmallCNN)
+INFERENCE_FLOATS = 2 ** 19  # float32 activations of one inference block: 2 MB, in cache
 
 
 class _StackedLinear(torch.autograd.Function):
@@ -93,16 +94,13 @@ class StackedModel(nn.Module):
                    for n in names]
         return cls(copy.deepcopy(models[0]).requires_grad_(False), names, tensors)
 
-    def narrow(self, lo: int, hi: int) -> "StackedModel":
-        """Seeds lo..hi-1 as a stack sharing these weights (for inference: no gradient)."""
-        return StackedModel(self.template, self.param_names,
-                            [p.detach()[lo:hi] for p in self.stacked])
+    def _param(self, name: str, seeds: slice | None) -> torch.Tensor:
+        p = self.stacked[self.param_names.index(name)]
+        return p if seeds is None else p[seeds]
 
-    def _param(self, name: str) -> torch.Tensor:
-        return self.stacked[self.param_names.index(name)]
-
-    def features(self, x: torch.Tensor) -> torch.Tensor:
-        """(S, B, input_dim) -> (S, B, H): the final layer's input, per seed."""
+    def features(self, x: torch.Tensor, seeds: slice | None = None) -> torch.Tensor:
+        """(S, B, input_dim) -> (S, B, H): the final layer's input, per seed. seeds: the
+        seeds x holds (a slice of the stack), None for all."""
         t = self.template
         if isinstance(t, LinearProbe):
             return x
@@ -110,33 +108,54 @@ class StackedModel(nn.Module):
             h = x
             for i, layer in enumerate(t.body):
                 if isinstance(layer, nn.Linear):
-                    h = stacked_linear(h, self._param(f"body.{i}.weight"),
-                                       self._param(f"body.{i}.bias"))
+                    h = stacked_linear(h, self._param(f"body.{i}.weight", seeds),
+                                       self._param(f"body.{i}.bias", seeds))
                 else:
                     h = layer(h)  # ReLU: elementwise
             return h
-        return self._cnn_features(x)
+        return self._cnn_features(x, seeds)
 
-    def _cnn_features(self, x: torch.Tensor) -> torch.Tensor:
+    def _cnn_features(self, x: torch.Tensor, seeds: slice | None) -> torch.Tensor:
         t = self.template
         # per seed (B, C, side, side), exactly SmallCNN.features' reshape
         hs = [xs.reshape(len(xs), t.in_channels, t.side, t.side) for xs in x.unbind(0)]
         for i, layer in enumerate(t.body):
             if isinstance(layer, nn.Conv2d):
-                ws = self._param(f"body.{i}.weight").unbind(0)
-                bs = self._param(f"body.{i}.bias").unbind(0)
+                ws = self._param(f"body.{i}.weight", seeds).unbind(0)
+                bs = self._param(f"body.{i}.bias", seeds).unbind(0)
                 hs = [F.conv2d(h, w, b, layer.stride, layer.padding, layer.dilation, layer.groups)
                       for h, w, b in zip(hs, ws, bs)]
             else:
                 hs = [layer(h) for h in hs]  # ReLU, MaxPool2d: the model's own modules
         return torch.stack([h.flatten(1) for h in hs])  # (S, B, channels * (side / 2)^2)
 
-    def final(self, h: torch.Tensor) -> torch.Tensor:
+    def final(self, h: torch.Tensor, seeds: slice | None = None) -> torch.Tensor:
         """(S, B, H) -> (S, B, n_classes) logits of the final layer."""
-        return stacked_linear(h, self._param("final.weight"), self._param("final.bias"))
+        return stacked_linear(h, self._param("final.weight", seeds),
+                              self._param("final.bias", seeds))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.final(self.features(x))  # (S, B, n_classes)
+    def forward(self, x: torch.Tensor, seeds: slice | None = None) -> torch.Tensor:
+        return self.final(self.features(x, seeds), seeds)  # (S, B, n_classes)
+
+    def width(self) -> int:
+        """The widest activation of one sample (inputs excluded): sizes inference blocks."""
+        t = self.template
+        if isinstance(t, SmallCNN):
+            side, widths = t.side, []
+            for layer in t.body:
+                if isinstance(layer, nn.Conv2d):
+                    widths.append(layer.out_channels * side * side)
+                elif isinstance(layer, nn.MaxPool2d):
+                    side //= 2
+            return max(widths)
+        return max(p.shape[1] for p in self.stacked if p.dim() == 3)  # Linear out_features
+
+    def seed_blocks(self, n_rows: int) -> list[slice]:
+        """Slices of seeds whose activations on n_rows samples fit in INFERENCE_FLOATS:
+        inference a block at a time stays in cache (measured 2x faster than all seeds at
+        once for the MLP on 1,000 samples)."""
+        step = max(1, INFERENCE_FLOATS // max(n_rows * self.width(), 1))
+        return [slice(lo, min(lo + step, self.n_seeds)) for lo in range(0, self.n_seeds, step)]
 
     def unstack(self, s: int) -> nn.Module:
         """Seed s's model as a plain nn.Module (a copy: training it leaves the stack alone)."""
