@@ -85,11 +85,13 @@ class StackedModel(nn.Module):
         """Stack S models of one architecture (seed s = models[s]); copies the weights."""
         if not models:
             raise ValueError("models is empty: allowed one or more models of one architecture")
-        names = [n for n, _ in models[0].named_parameters()]
+        layout = [(n, p.shape) for n, p in models[0].named_parameters()]
         for m in models[1:]:
-            if type(m) is not type(models[0]) or [n for n, _ in m.named_parameters()] != names:
+            if type(m) is not type(models[0]) or \
+                    [(n, p.shape) for n, p in m.named_parameters()] != layout:
                 raise ValueError("models differ in architecture: all must be built from one "
                                  "ModelConfig")
+        names = [n for n, _ in layout]
         tensors = [torch.stack([dict(m.named_parameters())[n].detach() for m in models])
                    for n in names]
         return cls(copy.deepcopy(models[0]).requires_grad_(False), names, tensors)
