@@ -35,6 +35,10 @@ from .train import make_optimizer, make_record, progress_disabled
 StackedEpochCallback = Callable[[int, str, StackedModel], None]  # (epoch, phase, stack)
 
 
+class CannotBatch(ValueError):
+    """The seeds of this config cannot be trained as one stack (the message says why)."""
+
+
 def _loss_kind(method: type[Objective]) -> str | None:
     """"mean", "weights" or "dro": whose batch_loss StackedObjective reproduces; None if
     the method computes its batch loss some other way."""
@@ -159,9 +163,12 @@ def fit_batched(cfg: RunConfig, Xs: Sequence[np.ndarray], ys: Sequence[np.ndarra
     """
     problem = batch_problem(cfg)
     if problem is not None:
-        raise ValueError(f"cannot batch this config: {problem}")
-    if len({x.shape for x in Xs}) != 1 or len(Xs) != len(seeds) or len(ys) != len(seeds):
-        raise ValueError("Xs, ys and seeds must have one entry per seed, and all Xs one shape")
+        raise CannotBatch(f"cannot batch this config: {problem}")
+    if len(Xs) != len(seeds) or len(ys) != len(seeds):
+        raise ValueError("Xs, ys and seeds must have one entry per seed")
+    if len({x.shape for x in Xs}) != 1:
+        raise CannotBatch(f"the seeds' training sets differ in shape "
+                          f"({sorted({x.shape for x in Xs})}): one stack needs one shape")
     device = resolve_device(cfg.train.device)
     method = get_method(cfg.objective.method)
     if method.uses_true_groups and true_groups is None:

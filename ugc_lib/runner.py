@@ -73,13 +73,17 @@ def read_cached(path: Path) -> dict | None:
     return record if isinstance(record, dict) and "config" in record else None
 
 
-def run(cfg: RunConfig, seed: int, cache_dir: Path | str | None | bool = True,
-        progress: bool | None = None) -> dict:
-    """One run, from the cache when present. cache_dir=True uses default_cache_dir()."""
+def _check(cfg: RunConfig, seed: int) -> None:
     if not isinstance(cfg, RunConfig):
         raise TypeError(f"cfg must be a RunConfig, got {type(cfg).__name__}")
     if isinstance(seed, bool) or not isinstance(seed, numbers.Integral) or seed < 0:
         raise ValueError(f"seed={seed!r} is invalid: allowed a non-negative integer")
+
+
+def run(cfg: RunConfig, seed: int, cache_dir: Path | str | None | bool = True,
+        progress: bool | None = None) -> dict:
+    """One run, from the cache when present. cache_dir=True uses default_cache_dir()."""
+    _check(cfg, seed)
     seed = int(seed)
     directory = default_cache_dir() if cache_dir is True else (Path(cache_dir) if cache_dir else None)
     path = directory / f"{cache_key(cfg, seed)}.json" if directory else None
@@ -98,10 +102,52 @@ def _run_quiet(cfg: RunConfig, seed: int, cache_dir) -> dict:
     return run(cfg, seed, cache_dir=cache_dir, progress=False)
 
 
+BATCH_SEEDS = 64  # [ours] most seeds of one config trained as one stack (memory bound)
+
+
+def _run_group(cfg: RunConfig, seeds: list[int], cache_dir) -> list[dict]:
+    """The missing runs of one config: one stacked batch (batched.run_batched, records
+    equal to run's) when there are several seeds, else run. A config that cannot be
+    stacked (batched.batch_problem gives the reason, e.g. a method with its own batch
+    loss, or seeds whose data differ in shape) runs one seed at a time."""
+    from .batched import CannotBatch, batch_problem, run_batched
+
+    if len(seeds) < 2 or batch_problem(cfg) is not None:
+        return [_run_quiet(cfg, seed, cache_dir) for seed in seeds]
+    for seed in seeds:
+        _check(cfg, seed)
+    try:
+        records = run_batched(cfg, seeds, progress=False)
+    except CannotBatch:
+        return [_run_quiet(cfg, seed, cache_dir) for seed in seeds]
+    for seed, record in zip(seeds, records):
+        record["version"] = library_version()
+        if cache_dir:
+            atomic_write_json(Path(cache_dir) / f"{cache_key(cfg, seed)}.json", record)
+    return records
+
+
+def _groups(pairs: list[tuple[RunConfig, int]], missing: list[int], jobs: int
+            ) -> list[tuple[RunConfig, list[int]]]:
+    """Missing pair indices grouped by config, in chunks of at most BATCH_SEEDS; split
+    further so that `jobs` workers all get a chunk when there are few configs."""
+    by_cfg: dict[RunConfig, list[int]] = {}
+    for i in missing:
+        by_cfg.setdefault(pairs[i][0], []).append(i)
+    splits = -(-jobs // max(len(by_cfg), 1))  # chunks per config
+    out = []
+    for cfg, idx in by_cfg.items():
+        size = min(BATCH_SEEDS, -(-len(idx) // splits))
+        out += [(cfg, idx[lo:lo + size]) for lo in range(0, len(idx), size)]
+    return out
+
+
 def sweep(configs: Sequence[RunConfig], seeds: Iterable[int], jobs: int = 1,
           cache_dir: Path | str | None | bool = True, progress: bool | None = None) -> list[dict]:
-    """Every (config, seed) pair, in input order. Cached records are read here; only the
-    missing runs go to worker processes (when jobs > 1 and more than one is missing)."""
+    """Every (config, seed) pair, in input order. Cached records are read here; the
+    missing seeds of each config are trained together as one stack (batched.py; records
+    equal to one-at-a-time runs) and cached per (config, seed) as run caches them.
+    Groups go to worker processes when jobs > 1 and there is more than one."""
     pairs = [(cfg, int(seed)) for cfg in configs for seed in seeds]
     if jobs < 1:
         raise ValueError(f"jobs={jobs} is invalid: allowed an integer >= 1")
@@ -116,16 +162,19 @@ def sweep(configs: Sequence[RunConfig], seeds: Iterable[int], jobs: int = 1,
     if missing and not progress_disabled(progress):
         from tqdm.auto import tqdm
         bar = tqdm(total=len(missing), desc="runs", leave=False)
-    if jobs == 1 or len(missing) <= 1:
-        computed = (_run_quiet(*pairs[i], cache_dir) for i in missing)
+    groups = _groups(pairs, missing, jobs)
+    seeds_of = [[pairs[i][1] for i in idx] for _, idx in groups]
+    if jobs == 1 or len(groups) <= 1:
+        computed = (_run_group(cfg, s, cache_dir) for (cfg, _), s in zip(groups, seeds_of))
     else:
         from joblib import Parallel, delayed
         computed = Parallel(n_jobs=jobs, return_as="generator")(
-            delayed(_run_quiet)(*pairs[i], cache_dir) for i in missing)
-    for i, rec in zip(missing, computed):
-        records[i] = rec
+            delayed(_run_group)(cfg, s, cache_dir) for (cfg, _), s in zip(groups, seeds_of))
+    for (_, idx), recs in zip(groups, computed):
+        for i, rec in zip(idx, recs):
+            records[i] = rec
         if bar is not None:
-            bar.update(1)
+            bar.update(len(idx))
     if bar is not None:
         bar.close()
     return records

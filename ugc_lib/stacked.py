@@ -19,6 +19,7 @@ independent optimizers (tests/test_batched.py checks it bitwise, with weight dec
 from __future__ import annotations
 
 import copy
+import math
 from typing import Sequence
 
 import torch
@@ -29,6 +30,73 @@ from .models import MLP, LinearProbe, SmallCNN
 
 STACKABLE = (MLP, LinearProbe, SmallCNN)
 INFERENCE_FLOATS = 2 ** 19  # float32 activations of one inference block: 2 MB, in cache
+
+
+# Two ways a batched matmul can round differently from the single model's mm / addmm:
+# 1. torch's bmm / baddbmm compute a product with contraction x rows x cols below
+#    SMALL_PRODUCT with their own loop (aten/native/LinearAlgebra.cpp,
+#    bmm_out_or_baddbmm_), not with the BLAS call mm / addmm make (seen: 1 or 2 rows into
+#    6 features, up to 6 rows into 32 -> 2). Such products go seed by seed through mm.
+# 2. MKL's sgemm rounds differently when an operand or the output does not start on a
+#    16-byte boundary (seen for inputs and outputs, offsets of 1 or 2 floats; never for
+#    offsets of 4 or 8). A single run's tensors always start aligned (torch allocates on
+#    64 bytes, NumPy on 16), but seed s of a stacked (S, B, D) tensor starts s * B * D
+#    floats in. Operands whose seeds are not all aligned are copied into a layout whose
+#    seed stride is padded to ALIGN_BYTES, and outputs are written into one.
+SMALL_PRODUCT = 400
+ALIGN_BYTES = 64
+
+
+def _small(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return a.shape[1] * a.shape[2] * b.shape[2] < SMALL_PRODUCT
+
+
+def _seeds_aligned(t: torch.Tensor) -> bool:
+    """Does every seed slice t[s] start on a 16-byte boundary?"""
+    return t.data_ptr() % 16 == 0 and (t.stride(0) * t.element_size()) % 16 == 0
+
+
+def _empty_padded(shape: tuple[int, ...], like: torch.Tensor) -> torch.Tensor:
+    """Uninitialised (S, *rest), row-major within a seed, seed stride padded so that every
+    seed starts on an ALIGN_BYTES boundary (the buffer itself is allocated aligned)."""
+    per_seed = math.prod(shape[1:])
+    step = ALIGN_BYTES // like.element_size()
+    stride = -(-per_seed // step) * step
+    inner = [math.prod(shape[i + 1:]) for i in range(1, len(shape))]
+    buf = torch.empty(shape[0] * stride, dtype=like.dtype, device=like.device)
+    return buf.as_strided(shape, (stride, *inner))
+
+
+def _aligned(t: torch.Tensor) -> torch.Tensor:
+    """t if its seeds start aligned, else a padded copy (t row-major within each seed)."""
+    if _seeds_aligned(t):
+        return t
+    out = _empty_padded(tuple(t.shape), t)
+    out.copy_(t)
+    return out
+
+
+def _out(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """The output of a (S, n, k) @ b (S, k, m), allocated with aligned seeds."""
+    shape = (a.shape[0], a.shape[1], b.shape[2])
+    if (shape[1] * shape[2] * a.element_size()) % 16 == 0:
+        return torch.empty(shape, dtype=a.dtype, device=a.device)
+    return _empty_padded(shape, a)
+
+
+def _bmm(a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """a (S, n, k) @ b (S, k, m), each seed's product as torch.mm computes it. a and b
+    must have aligned seeds (_aligned, before any transpose)."""
+    if _small(a, b):
+        return torch.stack([torch.mm(x, y) for x, y in zip(a, b)])
+    return torch.bmm(a, b, out=_out(a, b))
+
+
+def _baddbmm(bias: torch.Tensor, a: torch.Tensor, b: torch.Tensor) -> torch.Tensor:
+    """bias (S, m) + a (S, n, k) @ b (S, k, m), each seed's as torch.addmm computes it."""
+    if _small(a, b):
+        return torch.stack([torch.addmm(c, x, y) for c, x, y in zip(bias, a, b)])
+    return torch.baddbmm(bias.unsqueeze(1), a, b, out=_out(a, b))
 
 
 class _StackedLinear(torch.autograd.Function):
@@ -43,14 +111,16 @@ class _StackedLinear(torch.autograd.Function):
 
     @staticmethod
     def forward(ctx, x, weight, bias):
+        x, weight = _aligned(x), _aligned(weight)
         ctx.save_for_backward(x, weight)
-        return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))  # (S, B, O)
+        return _baddbmm(bias, x, weight.transpose(1, 2))  # (S, B, O)
 
     @staticmethod
     def backward(ctx, g):  # g (S, B, O)
         x, weight = ctx.saved_tensors
-        gx = torch.bmm(g, weight) if ctx.needs_input_grad[0] else None  # (S, B, I)
-        gw = torch.bmm(g.transpose(1, 2), x) if ctx.needs_input_grad[1] else None  # (S, O, I)
+        g = _aligned(g)
+        gx = _bmm(g, weight) if ctx.needs_input_grad[0] else None  # (S, B, I)
+        gw = _bmm(g.transpose(1, 2), x) if ctx.needs_input_grad[1] else None  # (S, O, I)
         gb = g.sum(1) if ctx.needs_input_grad[2] else None  # (S, O)
         return gx, gw, gb
 
@@ -119,8 +189,9 @@ class StackedModel(nn.Module):
 
     def _cnn_features(self, x: torch.Tensor, seeds: slice | None) -> torch.Tensor:
         t = self.template
-        # per seed (B, C, side, side), exactly SmallCNN.features' reshape
-        hs = [xs.reshape(len(xs), t.in_channels, t.side, t.side) for xs in x.unbind(0)]
+        # per seed (B, C, side, side), exactly SmallCNN.features' reshape, each seed's
+        # input aligned as a single run's is
+        hs = [xs.reshape(len(xs), t.in_channels, t.side, t.side) for xs in _aligned(x).unbind(0)]
         for i, layer in enumerate(t.body):
             if isinstance(layer, nn.Conv2d):
                 ws = self._param(f"body.{i}.weight", seeds).unbind(0)
