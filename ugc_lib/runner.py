@@ -1,8 +1,9 @@
 """run(config, seed) with an on-disk cache, sweeps, and the tidy results frame.
 
 A record is cached under <cache_dir>/<key>.json where key hashes the config, the
-seed and the library version (the package version plus a digest of its source, so
-any code change invalidates the cache). Writes go to a temp file in the same folder,
+seed and the library version (the package version plus a digest of the source of
+RECORD_MODULES, so any change to the code that computes a record invalidates the
+cache, and a change to figures, tables or prose does not). Writes go to a temp file in the same folder,
 then os.replace: an interrupted write never leaves a readable partial entry.
 """
 
@@ -24,14 +25,32 @@ from .config import RunConfig
 from .train import progress_disabled, run_experiment
 
 
+# The modules whose code can change a run's record: the cache key hashes these alone, so
+# that editing a figure, a table, a claim's prose or a notebook helper keeps the cached
+# runs. A name is a module (name.py) or a package directory (all its .py files); a name
+# that does not exist is skipped. digits holds the Colored-Digits data (with its study).
+RECORD_MODULES = ("config", "repro", "data", "digits", "models", "gradients", "grouping",
+                  "baselines", "objectives", "metrics", "cluster_scores", "train", "stacked",
+                  "batched", "batched_grouping", "fast_kmeans", "runner")
+
+
+def code_digest(package: Path) -> str:
+    """Digest of the RECORD_MODULES sources under the package directory `package`."""
+    digest = hashlib.sha256()
+    for name in RECORD_MODULES:
+        module, folder = package / f"{name}.py", package / name
+        files = [module] if module.is_file() else \
+            sorted(folder.rglob("*.py")) if folder.is_dir() else []
+        for path in files:
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
+
+
 @lru_cache(maxsize=1)
 def library_version() -> str:
-    """Package version plus a digest of every module's source."""
-    digest = hashlib.sha256()
-    for path in sorted(Path(__file__).parent.glob("*.py")):
-        digest.update(path.name.encode())
-        digest.update(path.read_bytes())
-    return f"{__version__}+{digest.hexdigest()[:12]}"
+    """Package version plus a digest of the code that computes a record."""
+    return f"{__version__}+{code_digest(Path(__file__).parent)}"
 
 
 def default_cache_dir() -> Path | None:
