@@ -34,12 +34,13 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("error: --quick needs --out elsewhere: it must not overwrite the "
                          "stored full benchmark")
     sys.path.insert(0, str(ROOT))
-    from ugc_lib import bench
+    from ugc_lib import bench, bench_batched
 
     given = sys.argv[1:] if argv is None else argv
     command = "python -m benchmarks" + ("".join(" " + shlex.quote(a) for a in given))
     result = bench.run_benchmarks(quick=args.quick, threads=args.threads, seed=args.seed,
                                   command=command)
+    result["batched_seeds"] = bench_batched.batched_seeds(quick=args.quick, seed=args.seed)
     path = bench.write(args.out, result)
     s = result["signature_speed"]["speedup_vs_loop"]
     print(f"wrote {path} in {result['wall_seconds']:.0f} s")
@@ -48,6 +49,7 @@ def main(argv: list[str] | None = None) -> int:
     for r in result["overhead"]:
         print(f"overhead {r['model']}/{r['preset']}: UGC step = {r['step_over_epoch']:.2f} "
               f"epochs = {r['step_over_training']:.2f} x the 6-epoch training")
+    print("\n".join(bench_batched.summary_lines(result["batched_seeds"])))
     for name, e in result["scaling"]["exponents"].items():
         print(f"scaling {name}: time ~ {e['x']}^{e['time']:.2f}, "
               f"peak memory ~ {e['x']}^{e['peak_memory']:.2f}")

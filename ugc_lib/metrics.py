@@ -9,8 +9,8 @@ Groups absent from a split are skipped, never counted as accuracy 0 or 1.
 from __future__ import annotations
 
 import numpy as np
-from sklearn.metrics import adjusted_rand_score, normalized_mutual_info_score
 
+from .cluster_scores import adjusted_rand, contingency, normalized_mutual_info
 from .data import GROUP_NAMES, group_id
 
 
@@ -38,6 +38,36 @@ def split_metrics(pred: np.ndarray, y: np.ndarray, s: np.ndarray, loss: float) -
     row.update({f"acc_{GROUP_NAMES[g]}": a for g, a in by_group.items()})
     row.update({f"acc_s{v}": a for v, a in by_s.items()})
     return row
+
+
+def split_metrics_batched(preds: np.ndarray, y: np.ndarray, s: np.ndarray,
+                          losses) -> list[dict]:
+    """[split_metrics(preds[i], y[i], s[i], losses[i]) for each seed i], from per-seed
+    counts (one bincount): preds, y, s (S, n) integer arrays, s >= 0. Each accuracy is
+    (correct count) / (count) in float64, as NumPy's mean of a boolean array gives it."""
+    correct = np.asarray(preds) == np.asarray(y)  # (S, n)
+    n_seeds, n = correct.shape
+    acc = (correct.sum(1) / n).tolist()  # == correct[i].mean()
+    tables = []
+    for keys in (group_id(y, s), np.asarray(s)):  # (S, n) each
+        width = int(keys.max()) + 1 if keys.size else 1
+        flat = (np.arange(n_seeds)[:, None] * width + keys).ravel()
+        total = np.bincount(flat, minlength=n_seeds * width).reshape(n_seeds, width)
+        right = np.bincount(flat, weights=correct.ravel(),
+                            minlength=n_seeds * width).reshape(n_seeds, width)
+        with np.errstate(invalid="ignore"):  # absent keys: 0 / 0, skipped below
+            tables.append(((total > 0).tolist(), (right / total).tolist()))
+    (g_has, g_acc), (s_has, s_acc) = tables
+    out = []
+    for i in range(n_seeds):
+        by_group = {g: a for g, (h, a) in enumerate(zip(g_has[i], g_acc[i])) if h}
+        by_s = {v: a for v, (h, a) in enumerate(zip(s_has[i], s_acc[i])) if h}
+        row = {"loss": float(losses[i]), "acc": acc[i],
+               "wga_s": min(by_s.values()), "wga_ys": min(by_group.values())}
+        row.update({f"acc_{GROUP_NAMES[g]}": a for g, a in by_group.items()})
+        row.update({f"acc_s{v}": a for v, a in by_s.items()})
+        out.append(row)
+    return out
 
 
 def minority_match(clusters: np.ndarray, y: np.ndarray, s: np.ndarray) -> dict:
@@ -72,8 +102,9 @@ def recovery(clusters: np.ndarray, y: np.ndarray, s: np.ndarray) -> dict:
     targets = {"y": np.asarray(y), "s": np.asarray(s), "ys": group_id(y, s)}
     out = {}
     for name, t in targets.items():
-        out[f"ari_{name}"] = float(adjusted_rand_score(t, clusters))
-        out[f"nmi_{name}"] = float(normalized_mutual_info_score(t, clusters))
+        table = contingency(t, clusters)  # scikit-learn's ARI / NMI, without its overhead
+        out[f"ari_{name}"] = adjusted_rand(table)
+        out[f"nmi_{name}"] = normalized_mutual_info(table)
     out.update(minority_match(np.asarray(clusters), y, s))
     out["n_clusters"] = int(len(np.unique(clusters)))
     return out

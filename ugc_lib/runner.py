@@ -1,8 +1,9 @@
 """run(config, seed) with an on-disk cache, sweeps, and the tidy results frame.
 
 A record is cached under <cache_dir>/<key>.json where key hashes the config, the
-seed and the library version (the package version plus a digest of its source, so
-any code change invalidates the cache). Writes go to a temp file in the same folder,
+seed and the library version (the package version plus a digest of the source of
+RECORD_MODULES, so any change to the code that computes a record invalidates the
+cache, and a change to figures, tables or prose does not). Writes go to a temp file in the same folder,
 then os.replace: an interrupted write never leaves a readable partial entry.
 """
 
@@ -20,21 +21,39 @@ from typing import Iterable, Sequence
 
 import pandas as pd
 
-from .files import write_atomically
-from .version import __version__
+from . import batched
 from .config import RunConfig
+from .files import write_atomically
 from .train import progress_disabled, run_experiment
+from .version import __version__
+
+
+# The modules whose code can change a run's record: the cache key hashes these alone, so
+# that editing a figure, a table, a claim's prose or a notebook helper keeps the cached
+# runs. A name is a module (name.py) or a package directory (all its .py files); a name
+# that does not exist is skipped.
+RECORD_MODULES = ("config", "repro", "data", "models", "gradients", "grouping", "objectives",
+                  "metrics", "cluster_scores", "train", "stacked", "batched", "batched_grouping",
+                  "fast_kmeans", "validation", "files", "version", "runner")
+
+
+def code_digest(package: Path) -> str:
+    """Digest of the RECORD_MODULES sources under the package directory `package`."""
+    digest = hashlib.sha256()
+    for name in RECORD_MODULES:
+        module, folder = package / f"{name}.py", package / name
+        files = [module] if module.is_file() else \
+            sorted(folder.rglob("*.py")) if folder.is_dir() else []
+        for path in files:
+            digest.update(path.relative_to(package).as_posix().encode())
+            digest.update(path.read_bytes())
+    return digest.hexdigest()[:12]
 
 
 @lru_cache(maxsize=1)
 def library_version() -> str:
-    """Package version plus a digest of every module's source (subpackages included)."""
-    digest = hashlib.sha256()
-    root = Path(__file__).parent
-    for path in sorted(root.rglob("*.py")):
-        digest.update(path.relative_to(root).as_posix().encode())
-        digest.update(path.read_bytes())
-    return f"{__version__}+{digest.hexdigest()[:12]}"
+    """Package version plus a digest of the code that computes a record."""
+    return f"{__version__}+{code_digest(Path(__file__).parent)}"
 
 
 def default_cache_dir() -> Path | None:
@@ -114,12 +133,17 @@ def check_seed(seed) -> int:
     return int(seed)
 
 
+def _check(cfg: RunConfig, seed: int) -> None:
+    if not isinstance(cfg, RunConfig):
+        raise TypeError(f"cfg must be a RunConfig, got {type(cfg).__name__}")
+    check_seed(seed)
+
+
 def run(cfg: RunConfig, seed: int, cache_dir: Path | str | None | bool = True,
         progress: bool | None = None) -> dict:
     """One run, from the cache when present. cache_dir=True uses default_cache_dir()."""
-    if not isinstance(cfg, RunConfig):
-        raise TypeError(f"cfg must be a RunConfig, got {type(cfg).__name__}")
-    seed = check_seed(seed)
+    _check(cfg, seed)
+    seed = int(seed)
     directory = default_cache_dir() if cache_dir is True else (Path(cache_dir) if cache_dir else None)
     path = directory / f"{cache_key(cfg, seed)}.json" if directory else None
     if path is not None:
@@ -137,10 +161,50 @@ def _run_quiet(cfg: RunConfig, seed: int, cache_dir) -> dict:
     return run(cfg, seed, cache_dir=cache_dir, progress=False)
 
 
+BATCH_SEEDS = 64  # [ours] most seeds of one config trained as one stack (memory bound)
+
+
+def _run_group(cfg: RunConfig, seeds: list[int], cache_dir) -> list[dict]:
+    """The missing runs of one config: one stacked batch (batched.run_batched, records
+    equal to run's) when there are several seeds, else run. A config that cannot be
+    stacked (batched.batch_problem gives the reason, e.g. a method with its own batch
+    loss, or seeds whose data differ in shape) runs one seed at a time."""
+    if len(seeds) < 2 or batched.batch_problem(cfg) is not None:
+        return [_run_quiet(cfg, seed, cache_dir) for seed in seeds]
+    for seed in seeds:
+        _check(cfg, seed)
+    try:
+        records = batched.run_batched(cfg, seeds, progress=False)
+    except batched.CannotBatch:
+        return [_run_quiet(cfg, seed, cache_dir) for seed in seeds]
+    for seed, record in zip(seeds, records):
+        record["version"] = library_version()
+        if cache_dir:
+            atomic_write_json(Path(cache_dir) / f"{cache_key(cfg, seed)}.json", record)
+    return records
+
+
+def _groups(pairs: list[tuple[RunConfig, int]], missing: list[int], jobs: int
+            ) -> list[tuple[RunConfig, list[int]]]:
+    """Missing pair indices grouped by config, in chunks of at most BATCH_SEEDS; split
+    further so that `jobs` workers all get a chunk when there are few configs."""
+    by_cfg: dict[RunConfig, list[int]] = {}
+    for i in missing:
+        by_cfg.setdefault(pairs[i][0], []).append(i)
+    splits = -(-jobs // max(len(by_cfg), 1))  # chunks per config
+    out = []
+    for cfg, idx in by_cfg.items():
+        size = min(BATCH_SEEDS, -(-len(idx) // splits))
+        out += [(cfg, idx[lo:lo + size]) for lo in range(0, len(idx), size)]
+    return out
+
+
 def sweep(configs: Sequence[RunConfig], seeds: Iterable[int], jobs: int = 1,
           cache_dir: Path | str | None | bool = True, progress: bool | None = None) -> list[dict]:
-    """Every (config, seed) pair, in input order. Cached records are read here; only the
-    missing runs go to worker processes (when jobs > 1 and more than one is missing)."""
+    """Every (config, seed) pair, in input order. Cached records are read here; the
+    missing seeds of each config are trained together as one stack (batched.py; records
+    equal to one-at-a-time runs) and cached per (config, seed) as run caches them.
+    Groups go to worker processes when jobs > 1 and there is more than one."""
     configs, seeds = list(configs), [check_seed(s) for s in seeds]  # iterators read once
     for cfg in configs:
         if not isinstance(cfg, RunConfig):
@@ -159,16 +223,19 @@ def sweep(configs: Sequence[RunConfig], seeds: Iterable[int], jobs: int = 1,
     if missing and not progress_disabled(progress):
         from tqdm.auto import tqdm
         bar = tqdm(total=len(missing), desc="runs", leave=False)
-    if jobs == 1 or len(missing) <= 1:
-        computed = (_run_quiet(*pairs[i], cache_dir) for i in missing)
+    groups = _groups(pairs, missing, jobs)
+    seeds_of = [[pairs[i][1] for i in idx] for _, idx in groups]
+    if jobs == 1 or len(groups) <= 1:
+        computed = (_run_group(cfg, s, cache_dir) for (cfg, _), s in zip(groups, seeds_of))
     else:
         from joblib import Parallel, delayed
         computed = Parallel(n_jobs=jobs, return_as="generator")(
-            delayed(_run_quiet)(*pairs[i], cache_dir) for i in missing)
-    for i, rec in zip(missing, computed):
-        records[i] = rec
+            delayed(_run_group)(cfg, s, cache_dir) for (cfg, _), s in zip(groups, seeds_of))
+    for (_, idx), recs in zip(groups, computed):
+        for i, rec in zip(idx, recs):
+            records[i] = rec
         if bar is not None:
-            bar.update(1)
+            bar.update(len(idx))
     if bar is not None:
         bar.close()
     return records

@@ -198,15 +198,23 @@ def run_experiment(cfg: RunConfig, seed: int, dataset: Dataset | None = None,
     out = fit(cfg, ds.train.X, ds.train.y, seed, true_groups=ds.train.groups,
               on_epoch=evaluate, progress=progress)
     total = time.perf_counter() - t0
-    clusters = out["clusters"]
+    norms = np.linalg.norm(out["signatures"], axis=1)  # (N,) signature lengths
+    return make_record(cfg, seed, ds, history, out["clusters"], norms, out["objective_state"],
+                       out["timings"], total)
+
+
+def make_record(cfg: RunConfig, seed: int, ds: Dataset, history: list[dict],
+                clusters: np.ndarray, signature_norms: np.ndarray, objective_state: dict,
+                timings: dict[str, float], total: float) -> dict:
+    """The JSON-able record of one run (shared by run_experiment and batched.run_batched)."""
     sizes = np.bincount(clusters)
     small = int(np.argmin(np.where(sizes > 0, sizes, len(clusters) + 1)))
-    norms = np.linalg.norm(out["signatures"], axis=1)  # (N,) signature lengths
     rest = clusters != small
     shape = {"smallest_cluster_frac": float(sizes[small] / len(clusters)),
              # how much longer the gradients of the smallest cluster are than the rest's
-             "grad_norm_ratio_smallest": float(norms[~rest].mean() / norms[rest].mean())
-             if rest.any() else None}
+             "grad_norm_ratio_smallest":
+                 float(signature_norms[~rest].mean() / signature_norms[rest].mean())
+                 if rest.any() else None}
     final = {row["split"]: row for row in history if row["epoch"] == cfg.train.total_epochs}
     return {
         "config": cfg.to_dict(),
@@ -215,7 +223,7 @@ def run_experiment(cfg: RunConfig, seed: int, dataset: Dataset | None = None,
         "final": final,
         "clusters": clusters.tolist(),
         "recovery": {**recovery(clusters, ds.train.y, ds.train.s), **shape},
-        "objective_state": out["objective_state"],
-        "timings": {**{k: round(v, 6) for k, v in out["timings"].items()},
+        "objective_state": objective_state,
+        "timings": {**{k: round(v, 6) for k, v in timings.items()},
                     "total": round(total, 6)},
     }
