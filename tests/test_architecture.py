@@ -27,7 +27,7 @@ LAYERS = [
     {"runner"},
     {"studies", "theory", "your_data"},
     {"claims", "diagnostics", "bench", "bench_batched", "tables"},
-    {"ledger", "figures"},
+    {"ledger", "figures", "prose"},
     {"report"},
     {"__init__"},
 ]

@@ -19,9 +19,9 @@ results_dir = "../reports/results"
 
 # %%
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
-from ugc_lib import claims, diagnostics, figures, report, runner, studies, tables
+from ugc_lib import claims, diagnostics, figures, prose, report, runner, studies, tables
 
 seeds = list(range(n_seeds))
 
@@ -64,17 +64,22 @@ _ = report.save_results(results_dir, "08_ablation_reweighting",
 
 # %% [markdown]
 # ## Reading
-#
-# - The two schemes are **not** nearly identical here. Input-feature weights track ERM
-#   (the ERM rows above) within about a point at the last epoch: with k = 2, both clusters
-#   have similar mean |x|, so the weights are close to uniform: the large cluster's
-#   samples get weight ≈ 1 and the handful in the small cluster somewhat less (the spread
-#   table), and the scheme is nearly ERM. It even down-weights the small cluster that
-#   inverse frequency up-weights.
-# - Inverse-frequency weights differ from ERM because the clusters are very unequal in
-#   size (one small cluster of high-loss samples, see notebook 05); upweighting that small
-#   cluster costs worst-group accuracy under `paper_text`, where the weights act on a
-#   model that can still move. Under `paper_code` the robust phase hardly moves the model
-#   (notebook 06), so the two static schemes stay close to ERM there.
-# - Under `paper_text`, inverse-frequency weighting is still climbing after epoch 2, so the
-#   "plateau at epoch 2" does not hold for it.
+
+# %%
+gap = {(p, s): prose.mean_at(df, "wga_s", s, preset=p, objective__method="feature_weight")
+       - prose.mean_at(df, "wga_s", s, preset=p, objective__method="inverse_freq")
+       for p in ("paper_text", "paper_code") for s in ("train", "val")}
+to_erm = {p: prose.mean_at(df, "wga_s", "val", preset=p, objective__method="feature_weight")
+          - prose.mean_at(df, "wga_s", "val", preset=p, objective__method="erm")
+          for p in ("paper_text", "paper_code")}
+w = tables.summarize(spread, ["preset"], ["w_min", "w_max"]).set_index("preset")
+display(Markdown("\n".join([
+    prose.verdict_bullets(verdicts),
+    "- Last-epoch WGA(s), feature-weight minus inverse-frequency (means over seeds): "
+    + "; ".join(f"{p} {s} {prose.num(v)}" for (p, s), v in gap.items()) + ".",
+    "- Input-feature weights against ERM, validation WGA(s): "
+    + "; ".join(f"{p} {prose.num(v)}" for p, v in to_erm.items())
+    + ". With k = 2 both clusters have a similar mean |x|, so the normalised weights stay "
+    "close to 1 (smallest and largest weight over seeds: "
+    + "; ".join(f"{p} {w.loc[p, 'w_min']} and {w.loc[p, 'w_max']}" for p in w.index)
+    + "): the scheme is close to ERM, while inverse frequency up-weights the small cluster."])))

@@ -16,9 +16,9 @@ results_dir = "../reports/results"
 
 # %%
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
-from ugc_lib import claims, figures, report, runner, studies, tables
+from ugc_lib import claims, figures, prose, report, runner, studies, tables
 
 seeds = list(range(n_seeds))
 
@@ -53,11 +53,15 @@ _ = report.save_results(results_dir, "09_ablation_normalization",
 
 # %% [markdown]
 # ## Reading
-#
-# - At LR 1e-3 normalisation helps WGA(s) under `paper_text` by under two points, which is
-#   consistent in sign over seeds but not "great"; under WGA(y,s) the interval spans 0.
-# - At LR 1e-4 the raw features do no worse (under `paper_text` their mean is higher,
-#   with wide intervals): raw core features have class means 0 and 2, a larger signal per unit of
-#   weight than z-scored ones, which matters when the weights barely move.
-# - Under `paper_code` the intervals are wide because the model hardly trains after the
-#   warm-up (notebook 06); at LR 1e-3 the interval of the paired difference reaches 0.
+
+# %%
+gain = {(p, lr, m): prose.mean_at(df, m, "val", preset=p, train__lr=lr, data__normalize=True)
+        - prose.mean_at(df, m, "val", preset=p, train__lr=lr, data__normalize=False)
+        for p in ("paper_text", "paper_code") for lr in studies.LRS for m in ("wga_s", "wga_ys")}
+display(Markdown("\n".join([
+    prose.verdict_bullets(verdicts),
+    "- Validation WGA at the last epoch, normalised minus raw (means over seeds): "
+    + "; ".join(f"{p} LR {lr:g} {'WGA(s)' if m == 'wga_s' else 'WGA(y,s)'} {prose.num(v)}"
+                for (p, lr, m), v in gain.items()) + ".",
+    "- Raw core features have class means 0 and the core shift, a larger signal per unit of "
+    "weight than z-scored ones, which matters most when the weights barely move (low LR)."])))
