@@ -27,7 +27,8 @@ LAYERS = [
     {"runner"},
     {"studies", "theory", "your_data"},
     {"claims", "diagnostics", "bench", "bench_batched", "tables"},
-    {"ledger", "figures", "prose"},
+    {"ledger", "figures", "readings"},
+    {"readme_text"},
     {"report"},
     {"__init__"},
 ]
@@ -144,13 +145,15 @@ def test_notebook_sources_only_name_what_the_library_has():
         code = "\n".join(line for line in src.read_text().splitlines() if not line.startswith("#"))
         imported = re.search(r"^from ugc_lib import (.+)$", code, re.M)
         assert imported, f"{src.name} imports nothing from ugc_lib"
-        for name in (n.strip() for n in imported.group(1).split(",")):
+        for entry in (n.strip() for n in imported.group(1).split(",")):
+            name, _, alias = entry.partition(" as ")  # "readings as R"
+            alias = alias.strip() or name
             if importlib.util.find_spec(f"ugc_lib.{name}") is None:
                 continue  # a function or constant re-exported by the package
             module = importlib.import_module(f"ugc_lib.{name}")
             tree = ast.parse("\n".join(line for line in code.splitlines()
                                         if not line.lstrip().startswith("%")))
             attrs = {node.attr for node in ast.walk(tree) if isinstance(node, ast.Attribute)
-                     and isinstance(node.value, ast.Name) and node.value.id == name}
+                     and isinstance(node.value, ast.Name) and node.value.id == alias}
             for attr in attrs:
                 assert hasattr(module, attr), f"{src.name}: ugc_lib.{name} has no {attr!r}"

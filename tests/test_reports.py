@@ -10,7 +10,8 @@ from pathlib import Path
 import pytest
 
 from ugc_lib import claims
-from ugc_lib.report import README_END, README_START, index_figures, readme_table
+from ugc_lib.report import (README_BLOCKS, README_END, README_START, index_figures, readme_block,
+                            readme_markers, readme_table)
 
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"
@@ -39,6 +40,16 @@ def test_readme_claims_table_is_current():
     between = text.split(README_START, 1)[1].split(README_END, 1)[0].strip()
     assert between == readme_table(REPORTS).strip(), (
         "README claims table is stale: rerun `make reproduce` (run_all.py rewrites it)")
+
+
+@pytest.mark.parametrize("name", [n for n in README_BLOCKS if n != "claims-table"])
+def test_readme_generated_sections_are_current(name):
+    start, end = readme_markers(name)
+    text = (ROOT / "README.md").read_text()
+    assert start in text and end in text, f"README lacks the markers of {name!r}"
+    between = text.split(start, 1)[1].split(end, 1)[0].strip()
+    assert between == readme_block(name, REPORTS).strip(), (
+        f"README section {name!r} is stale: rerun `make reproduce` (run_all.py rewrites it)")
 
 
 def test_claims_json_covers_every_claim_under_both_presets():

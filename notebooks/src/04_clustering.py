@@ -13,7 +13,8 @@
 # (66 numbers), PCA to 10 and k-means++ with 10 restarts; `paper_code` takes the final
 # weight only (64 numbers), no PCA, and one random start with 10 Lloyd steps. The clusters
 # are those of the full UGC run (the robust phase comes after them), so the runs stop there
-# (`train.robust_epochs = 0`). k ∈ {2, 4, 8}, 5 seeds. Agreement with the true groups is
+# (`train.robust_epochs = 0`). k ∈ {2, 4, 8} (the paper's Fig. 2), over the seeds of the
+# parameter cell. Agreement with the true groups is
 # measured by ARI and NMI against the four (y, s) groups, against s and against y, and by
 # the F1 of the cluster that best matches the minority (s ≠ y).
 #
@@ -26,9 +27,8 @@
 # run on oracle Group DRO, which does read the groups and must come out different.
 #
 # Verdict rules: C1 uses `claims.verdict_c1` (as in notebook 05, shown here as a cross-check
-# on the same clusters); C14: reproduced if the cluster assignments are identical for all
-# seeds and both presets, else not reproduced; statistic = fraction of identical runs
-# (`ugc_lib/claims.py: RULE_C14`).
+# on the same clusters), C14 `claims.verdict_c14`; each rule's text (`claims.RULE_C1`,
+# `claims.RULE_C14`) is printed with its verdict.
 
 # %% tags=["parameters"]
 seeds = [0, 1, 2, 3, 4]
@@ -39,9 +39,9 @@ results_dir = "../reports/results"
 # %%
 import numpy as np
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
-from ugc_lib import claims, config, data, diagnostics, figures, metrics, report, runner, studies, tables
+from ugc_lib import claims, config, data, diagnostics, figures, metrics, readings as R, report, runner, studies, tables
 
 %matplotlib inline
 
@@ -57,7 +57,7 @@ print("runs:", len(records), "| epochs per run:", sorted(int(e) for e in train["
 
 # %% [markdown]
 # ## Recovery of the groups, by k (training set, mean [95% CI] over seeds)
-# First, for scale, what ideal partitions would score on the training set of seed 0:
+# First, for scale, what ideal partitions would score on the training set of the first seed:
 # clusters = y, clusters = s, clusters = minority indicator (s ≠ y), clusters = the four
 # groups, and a single cluster.
 
@@ -113,7 +113,8 @@ for p in presets:
 
 # %%
 k2 = df[df["grouping.k"] == 2]
-c1 = claims.verdict_table([claims.verdict_c1(k2, p, studies.UGC_METHOD[p]) for p in presets])
+c1_verdicts = [claims.verdict_c1(k2, p, studies.UGC_METHOD[p]) for p in presets]
+c1 = claims.verdict_table(c1_verdicts)
 display(c1)
 print("-", claims.RULE_C1)
 
@@ -127,8 +128,9 @@ checks = diagnostics.c14_checks(presets, seeds)
 display(checks.round(3))
 print("clusters identical in every run:", bool(checks["clusters_identical"].all()))
 control = diagnostics.c14_checks(presets, seeds, **{"objective.method": "oracle_dro"})
+control_same = int(control["weights_identical"].sum())
 print("positive control (oracle Group DRO reads the groups): final weights identical in",
-      int(control["weights_identical"].sum()), "of", len(control), "runs")
+      control_same, "of", len(control), "runs")
 
 # %%
 verdicts = [claims.verdict_c14(checks)]
@@ -146,35 +148,80 @@ _ = report.save_results(results_dir, "04_clustering",
 
 # %% [markdown]
 # ## Reading
-#
-# - **With the paper's k = 2 the clusters are unrelated to the groups.** ARI against (y, s) is
-#   0.002 (`paper_text`) and 0.005 (`paper_code`), against s and against y 0.000, and the
-#   minority F1 0.096 and 0.095. That is the level of a single cluster holding everything
-#   (0.119 for seed 0), far from the 0.882 of a split by label or the 1.000 minority F1 of a
-#   split by minority (reference table).
-# - **What k-means does find is a handful of poorly fitted samples.** The smaller cluster holds 0.6%
-#   (`paper_text`) and 0.7% (`paper_code`) of the training set on average. In seed 0 it is 6
-#   samples whose gradients are about 40 to 80 times larger than the rest (mean norm 3.863 and
-#   2.330, against 0.049 and 0.054). The warm-up model misclassifies all 6 (`paper_text`) or 3
-#   of them (`paper_code`), and only 2 of them belong to the 63 minority samples. The PCA scatter
-#   shows this: a dense blob near 0 and a few far outliers. After the warm-up at LR 1e-2 nearly
-#   every sample is fitted (notebook 02), so the gradient norm, not the group, dominates the
-#   Euclidean geometry k-means works in.
-# - **More clusters do not reach the spurious groups.** At k = 8 the ARI against (y, s) rises to
-#   0.184 [0.065, 0.330] for `paper_code` and 0.038 for `paper_text`. It moves with the ARI
-#   against y (0.179 and 0.028), so the extra clusters begin to split by label, not by s, and
-#   the minority F1 stays at or below 0.113. At k = 4 and 8 the smallest cluster is still only
-#   0.1 to 0.3% of the samples.
-# - **C1 (cross-check): not reproduced for either preset,** by the same rule and on the same
-#   clusters as notebook 05: ARI against s is 0.000 and minority F1 about 0.1. A caveat on that
-#   rule: its main statistic, ARI against s, is 0.000 even for a perfect minority clustering
-#   (reference table), which the rule would credit only through its F1 branch as "partly". That
-#   does not matter here, where the F1 is at the level of a single cluster.
-# - **C14: reproduced.** In all 10 runs (5 seeds × 2 presets), the garbage changed about half of
-#   the training s labels (0.496 to 0.524), yet the clusters, the signatures, the final weights
-#   and every prediction were bit-identical. The positive control is informative: oracle Group
-#   DRO, which does read the groups, ended with different weights in 10 of 10 runs, so the
-#   comparison can detect a method that reads s. No step selects a model on s either: every
-#   notebook reports the last epoch. One qualification: "without group labels" holds in the
-#   sense of labels only. As in the paper's script, s is the model's 6th *input* feature (the
-#   text says s is hidden), and notebook 02 shows the warm-up model uses it, if weakly.
+
+# %%
+k_small, k_large = min(studies.KS), max(studies.KS)
+ref = reference.astype(float)
+
+
+def ari(col, p, k):
+    return R.cell(ari_table, col, preset=p, grouping__k=k)
+
+
+def smaller_cluster(p):
+    prof = profiles[p]
+    small = prof["size"].idxmin()
+    return prof.loc[small], prof.drop(index=small)
+
+
+floor = ref.loc["one cluster", "minority_f1"]
+k2 = {p: {c: ari(c, p, k_small) for c in ("ARI vs (y,s)", "ARI vs s", "ARI vs y", "minority F1")} for p in presets}
+unrelated = all(abs(k2[p][c].mean) < R.FLOOR_MARGIN for p in presets for c in ("ARI vs (y,s)", "ARI vs s", "ARI vs y"))
+f1_floor = all(abs(k2[p]["minority F1"].mean - floor) <= R.FLOOR_MARGIN for p in presets)
+share_small = {p: R.cell(size_table, "smallest_cluster_share", preset=p, grouping__k=k_small) for p in presets}
+small = {p: smaller_cluster(p) for p in presets}
+n_minority = int((tr0.s != tr0.y).sum())
+n_small = {p: int(small[p][0]["size"]) for p in presets}
+n_wrong = {p: int(round(small[p][0]["size"] * small[p][0]["share_misclassified"])) for p in presets}
+n_min_small = {p: int(round(small[p][0]["size"] * small[p][0]["share_minority"])) for p in presets}
+ratio = [small[p][0]["mean_grad_norm"] / small[p][1]["mean_grad_norm"].mean() for p in presets]
+mostly_wrong = all(n_wrong[p] >= n_small[p] / 2 for p in presets)
+top = max(presets, key=lambda p: ari("ARI vs (y,s)", p, k_large).mean)
+other = [p for p in presets if p != top][0]
+by_label = all(ari("ARI vs y", p, k_large).mean >= ari("ARI vs s", p, k_large).mean for p in presets)
+f1_max = max(e.mean for e in R.column(ari_table, "minority F1"))
+larger_k = [k for k in studies.KS if k != k_small]
+small_shares = [R.cell(size_table, "smallest_cluster_share", preset=p, grouping__k=k).mean for p in presets for k in larger_k]
+c1_words = {v.verdict for v in c1_verdicts}
+c1_f1 = [v.detail["minority_f1"][0] for v in c1_verdicts]
+runs = len(checks)
+all_same = {c: bool(checks[c].all()) for c in ("clusters_identical", "signatures_identical",
+                                               "weights_identical", "predictions_identical")}
+c14 = verdicts[0]
+display(Markdown(f"""
+- **With the paper's k = {k_small} the clusters are {"unrelated to the groups" if unrelated and f1_floor else "related to the groups"}.** ARI against (y, s) is
+  {k2[presets[0]]["ARI vs (y,s)"].m()} (`{presets[0]}`) and {k2[presets[1]]["ARI vs (y,s)"].m()} (`{presets[1]}`), against s
+  {R.span([k2[p]["ARI vs s"].mean for p in presets], 3, " and ")} and against y {R.span([k2[p]["ARI vs y"].mean for p in presets], 3, " and ")}, and the minority F1
+  {k2[presets[0]]["minority F1"].m()} and {k2[presets[1]]["minority F1"].m()}. {"That is the level of" if f1_floor else "Compare"} a single cluster holding
+  everything ({R.num(floor)} for seed {seeds[0]}), far from the {R.num(ref.loc["clusters = y", "ari_ys"])} ARI of a split by label or the
+  {R.num(ref.loc["clusters = minority", "minority_f1"])} minority F1 of a split by minority (reference table).
+- **What k-means does find is {"a handful of poorly fitted samples" if mostly_wrong and max(share_small[p].mean for p in presets) < 0.05 else "a small cluster"}.** The smaller cluster holds
+  {R.pct(share_small[presets[0]].mean)} (`{presets[0]}`) and {R.pct(share_small[presets[1]].mean)} (`{presets[1]}`) of the training set on average.
+  In seed {seeds[0]} it holds {R.words([f"{n_small[p]} samples (`{p}`)" for p in presets])}, whose gradients are
+  {R.span(ratio, 0)} times larger than the rest (mean norm {R.words([R.num(small[p][0]["mean_grad_norm"]) for p in presets])}, against
+  {R.words([R.num(small[p][1]["mean_grad_norm"].mean()) for p in presets])}). The warm-up model misclassifies
+  {R.words([f"{n_wrong[p]} of {n_small[p]} (`{p}`)" for p in presets])}, and {R.words([f"{n_min_small[p]} (`{p}`)" for p in presets])} of them
+  belong to the {n_minority} minority samples. The PCA scatter shows this: a dense blob near 0 and a few far outliers.
+  After the warm-up at LR {R.sci(config.PAPER_TEXT.train.lr)} nearly every sample is fitted (notebook 02), so the gradient norm, not the group,
+  dominates the Euclidean geometry k-means works in.
+- **More clusters {"do not reach the spurious groups" if f1_max - floor <= R.FLOOR_MARGIN else "reach part of the minority"}.** At k = {k_large} the ARI against (y, s) {"rises to" if ari("ARI vs (y,s)", top, k_large).mean > k2[top]["ARI vs (y,s)"].mean else "is"}
+  {ari("ARI vs (y,s)", top, k_large).ci()} for `{top}` and {ari("ARI vs (y,s)", other, k_large).m()} for `{other}`.
+  {"It moves with" if by_label else "It does not move with"} the ARI against y ({ari("ARI vs y", top, k_large).m()} and {ari("ARI vs y", other, k_large).m()}, against s
+  {ari("ARI vs s", top, k_large).m()} and {ari("ARI vs s", other, k_large).m()}){", so the extra clusters begin to split by label, not by s" if by_label else ""},
+  and the minority F1 stays at or below {R.num(f1_max)}. At k = {R.words([str(k) for k in larger_k])} the smallest cluster
+  holds only {R.span([100 * x for x in small_shares], 1)}% of the samples.
+- **C1 (cross-check): {R.by_preset({v.preset: v.verdict for v in c1_verdicts})}**, by the rule printed above
+  (`claims.RULE_C1`) and on the same clusters as notebook 05: ARI against s {R.span([v.mean for v in c1_verdicts], 3, " and ")},
+  minority F1 {R.span(c1_f1, 3, " and ")}. The rule has a branch for each reading of the groups: an ideal split by
+  minority scores ARI against s {R.num(ref.loc["clusters = minority", "ari_s"])} but minority F1
+  {R.num(ref.loc["clusters = minority", "minority_f1"])} (reference table), so only the minority-F1 branch could credit it.
+- **C14: {c14.verdict}.** In {R.count_of(int(checks["clusters_identical"].sum()), runs)} runs ({len(seeds)} seeds × {len(presets)} presets) the clusters were
+  identical; the garbage changed {R.pct_span(checks["s_changed"])} of the training s labels, and the signatures were
+  {"identical" if all_same["signatures_identical"] else "not always identical"}, the final weights {"identical" if all_same["weights_identical"] else "not always identical"}
+  and the predictions {"identical" if all_same["predictions_identical"] else "not always identical"} in every run.
+  The positive control is {"informative" if control_same < len(control) else "not informative"}: oracle Group DRO, which does read the groups,
+  ended with different weights in {len(control) - control_same} of {len(control)} runs{", so the comparison can detect a method that reads s" if control_same == 0 else ""}.
+  No step selects a model on s either: every notebook reports the last epoch. One qualification: "without group
+  labels" holds in the sense of labels only. As in the paper's script, s is the model's *input* feature (the
+  text says s is hidden), and notebook 02 shows the warm-up model uses it, if weakly.
+"""))

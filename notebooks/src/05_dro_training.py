@@ -29,7 +29,7 @@ import pandas as pd
 from IPython.display import Markdown, display
 from scipy.stats import norm
 
-from ugc_lib import claims, prose, report, runner, studies, tables
+from ugc_lib import claims, readings, report, runner, studies, tables
 
 seeds = list(range(n_seeds))
 
@@ -117,19 +117,19 @@ _ = report.save_results(results_dir, "05_dro_training",
 # %%
 data = studies.study_configs("headline", "paper_text")[0].data
 bayes = norm.cdf(-data.core_shift * data.core_dim ** 0.5 / 2)
-erm = {p: prose.mean_at(df, "acc", "test", preset=p, objective__method="erm") for p in studies.UGC_METHOD}
-ari = {p: prose.mean_at(df, "rec_ari_s", "train", preset=p, objective__method=m)
+erm = {p: readings.mean_at(df, "acc", "test", preset=p, objective__method="erm") for p in studies.UGC_METHOD}
+ari = {p: readings.mean_at(df, "rec_ari_s", "train", preset=p, objective__method=m)
        for p, m in studies.UGC_METHOD.items()}
 display(Markdown("\n".join([
-    prose.verdict_bullets(verdicts),
+    readings.verdict_bullets(verdicts),
     f"- **Accuracy is high for every method, ERM included** (ERM test accuracy "
-    f"{', '.join(f'{p} {prose.num(a)}' for p, a in erm.items())}): the {data.core_dim} core features "
+    f"{', '.join(f'{p} {readings.num(a)}' for p, a in erm.items())}): the {data.core_dim} core features "
     f"shift by {data.core_shift:g} per dimension, so the core alone separates the classes with a "
-    f"Bayes error of Φ(−{data.core_shift:g}·√{data.core_dim}/2) = {prose.num(bayes)}. A task that ERM "
+    f"Bayes error of Φ(−{data.core_shift:g}·√{data.core_dim}/2) = {readings.num(bayes)}. A task that ERM "
     f"nearly solves cannot show that group inference is what makes a method robust.",
     "- **The two WGA definitions tell different stories.** WGA(s) pools the majority and minority "
     "of each s value, so it stays close to average accuracy; WGA(y,s) isolates a small minority "
     "group and is lower and noisier.",
     f"- **The clusters are not the spurious groups**: mean ARI(clusters, s) "
-    f"{', '.join(f'{p} {prose.num(a)}' for p, a in ari.items())}; the shape table shows a small "
+    f"{', '.join(f'{p} {readings.num(a)}' for p, a in ari.items())}; the shape table shows a small "
     f"cluster of samples with much longer gradients split off instead."])))

@@ -24,7 +24,7 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ugc_lib import claims, figures, prose, report, runner, studies, tables
+from ugc_lib import claims, figures, readings, report, runner, studies, tables
 
 seeds = list(range(n_seeds))
 
@@ -67,9 +67,9 @@ n_train, k = cfg.data.split_sizes[0], cfg.grouping.k
 steps = cfg.train.robust_epochs * -(-n_train // cfg.train.batch_size)
 display(Markdown(
     f"With k = {k} clusters over {n_train} training samples the mean weight is k/N = "
-    f"{prose.num(k / n_train)}, so the robust loss is about {n_train // k}× smaller than the "
+    f"{readings.num(k / n_train)}, so the robust loss is about {n_train // k}× smaller than the "
     f"warm-up loss. Adam's second-moment estimate (β₂ = 0.999) keeps "
-    f"{prose.num(0.999 ** steps, 2)} of the warm-up's scale after the {steps} robust steps, so "
+    f"{readings.num(0.999 ** steps, 2)} of the warm-up's scale after the {steps} robust steps, so "
     f"the updates shrink by about the same factor as the loss."))
 # %%
 reset = runner.sweep(studies.study_configs("lr", "paper_code", **{"train.reset_optimizer": True}),
@@ -100,9 +100,9 @@ _ = report.save_results(results_dir, "06_ablation_lr",
 # ## Reading
 
 # %%
-lines = [prose.verdict_bullets(verdicts)]
+lines = [readings.verdict_bullets(verdicts)]
 for p in ("paper_text", "paper_code"):
-    paths = ", ".join(f"LR {lr:g}: {prose.trajectory(df, 'wga_s', 'train', (1, 2, 6), preset=p, train__lr=lr)}"
+    paths = ", ".join(f"LR {lr:g}: {readings.trajectory(df, 'wga_s', 'train', (1, 2, 6), preset=p, train__lr=lr)}"
                       for lr in studies.LRS)
     lines.append(f"- **{p}**, train WGA(s) at epochs 1 → 2 → 6 (means over {len(seeds)} seeds): {paths}.")
 kept = reset_table[~reset_table["train.reset_optimizer"]].set_index("train.lr")["WGA(s)"]

@@ -22,7 +22,7 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ugc_lib import claims, figures, prose, report, runner, studies, tables
+from ugc_lib import claims, figures, readings, report, runner, studies, tables
 
 seeds = list(range(n_seeds))
 
@@ -66,15 +66,15 @@ _ = report.save_results(results_dir, "07_ablation_k",
 # ## Reading
 
 # %%
-acc = {(p, k): prose.mean_at(df, "acc", "train", preset=p, grouping__k=k)
+acc = {(p, k): readings.mean_at(df, "acc", "train", preset=p, grouping__k=k)
        for p in ("paper_text", "paper_code") for k in studies.KS}
-ari = {(p, k): prose.mean_at(df, col, "train", preset=p, grouping__k=k)
+ari = {(p, k): readings.mean_at(df, col, "train", preset=p, grouping__k=k)
        for p in ("paper_text", "paper_code") for k in studies.KS for col in ["rec_ari_ys"]}
-f1 = {(p, k): prose.mean_at(df, "rec_minority_f1", "train", preset=p, grouping__k=k)
+f1 = {(p, k): readings.mean_at(df, "rec_minority_f1", "train", preset=p, grouping__k=k)
       for p in ("paper_text", "paper_code") for k in studies.KS}
-fmt = lambda d: "; ".join(f"{p} k={k}: {prose.num(v)}" for (p, k), v in d.items())  # noqa: E731
+fmt = lambda d: "; ".join(f"{p} k={k}: {readings.num(v)}" for (p, k), v in d.items())  # noqa: E731
 display(Markdown("\n".join([
-    prose.verdict_bullets(verdicts),
+    readings.verdict_bullets(verdicts),
     f"- Final training accuracy (mean over seeds): {fmt(acc)}; the paper reports 99.6% for every k.",
     f"- Do the clusters recover the groups? Mean ARI against the four (y, s) groups: {fmt(ari)}; "
     f"mean minority F1: {fmt(f1)}. An F1 at the level of one cluster holding every sample "

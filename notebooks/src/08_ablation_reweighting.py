@@ -21,7 +21,7 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ugc_lib import claims, diagnostics, figures, prose, report, runner, studies, tables
+from ugc_lib import claims, diagnostics, figures, readings, report, runner, studies, tables
 
 seeds = list(range(n_seeds))
 
@@ -66,19 +66,19 @@ _ = report.save_results(results_dir, "08_ablation_reweighting",
 # ## Reading
 
 # %%
-gap = {(p, s): prose.mean_at(df, "wga_s", s, preset=p, objective__method="feature_weight")
-       - prose.mean_at(df, "wga_s", s, preset=p, objective__method="inverse_freq")
+gap = {(p, s): readings.mean_at(df, "wga_s", s, preset=p, objective__method="feature_weight")
+       - readings.mean_at(df, "wga_s", s, preset=p, objective__method="inverse_freq")
        for p in ("paper_text", "paper_code") for s in ("train", "val")}
-to_erm = {p: prose.mean_at(df, "wga_s", "val", preset=p, objective__method="feature_weight")
-          - prose.mean_at(df, "wga_s", "val", preset=p, objective__method="erm")
+to_erm = {p: readings.mean_at(df, "wga_s", "val", preset=p, objective__method="feature_weight")
+          - readings.mean_at(df, "wga_s", "val", preset=p, objective__method="erm")
           for p in ("paper_text", "paper_code")}
 w = tables.summarize(spread, ["preset"], ["w_min", "w_max"]).set_index("preset")
 display(Markdown("\n".join([
-    prose.verdict_bullets(verdicts),
+    readings.verdict_bullets(verdicts),
     "- Last-epoch WGA(s), feature-weight minus inverse-frequency (means over seeds): "
-    + "; ".join(f"{p} {s} {prose.num(v)}" for (p, s), v in gap.items()) + ".",
+    + "; ".join(f"{p} {s} {readings.num(v)}" for (p, s), v in gap.items()) + ".",
     "- Input-feature weights against ERM, validation WGA(s): "
-    + "; ".join(f"{p} {prose.num(v)}" for p, v in to_erm.items())
+    + "; ".join(f"{p} {readings.num(v)}" for p, v in to_erm.items())
     + ". With k = 2 both clusters have a similar mean |x|, so the normalised weights stay "
     "close to 1 (smallest and largest weight over seeds: "
     + "; ".join(f"{p} {w.loc[p, 'w_min']} and {w.loc[p, 'w_max']}" for p in w.index)

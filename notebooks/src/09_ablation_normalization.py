@@ -18,7 +18,7 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ugc_lib import claims, figures, prose, report, runner, studies, tables
+from ugc_lib import claims, figures, readings, report, runner, studies, tables
 
 seeds = list(range(n_seeds))
 
@@ -55,13 +55,13 @@ _ = report.save_results(results_dir, "09_ablation_normalization",
 # ## Reading
 
 # %%
-gain = {(p, lr, m): prose.mean_at(df, m, "val", preset=p, train__lr=lr, data__normalize=True)
-        - prose.mean_at(df, m, "val", preset=p, train__lr=lr, data__normalize=False)
+gain = {(p, lr, m): readings.mean_at(df, m, "val", preset=p, train__lr=lr, data__normalize=True)
+        - readings.mean_at(df, m, "val", preset=p, train__lr=lr, data__normalize=False)
         for p in ("paper_text", "paper_code") for lr in studies.LRS for m in ("wga_s", "wga_ys")}
 display(Markdown("\n".join([
-    prose.verdict_bullets(verdicts),
+    readings.verdict_bullets(verdicts),
     "- Validation WGA at the last epoch, normalised minus raw (means over seeds): "
-    + "; ".join(f"{p} LR {lr:g} {'WGA(s)' if m == 'wga_s' else 'WGA(y,s)'} {prose.num(v)}"
+    + "; ".join(f"{p} LR {lr:g} {'WGA(s)' if m == 'wga_s' else 'WGA(y,s)'} {readings.num(v)}"
                 for (p, lr, m), v in gain.items()) + ".",
     "- Raw core features have class means 0 and the core shift, a larger signal per unit of "
     "weight than z-scored ones, which matters most when the weights barely move (low LR)."])))

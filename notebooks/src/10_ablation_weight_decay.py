@@ -18,7 +18,7 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ugc_lib import claims, figures, prose, report, runner, studies, tables
+from ugc_lib import claims, figures, readings, report, runner, studies, tables
 
 seeds = list(range(n_seeds))
 
@@ -55,15 +55,15 @@ _ = report.save_results(results_dir, "10_ablation_weight_decay",
 # ## Reading
 
 # %%
-effect = {(p, wd, m): prose.mean_at(df, m, "val", preset=p, train__weight_decay=wd)
-          - prose.mean_at(df, m, "val", preset=p, train__weight_decay=0.0)
+effect = {(p, wd, m): readings.mean_at(df, m, "val", preset=p, train__weight_decay=wd)
+          - readings.mean_at(df, m, "val", preset=p, train__weight_decay=0.0)
           for p in ("paper_text", "paper_code") for wd in studies.WEIGHT_DECAYS[1:]
           for m in ("wga_ys",)}
 cfg = studies.study_configs("weight_decay", "paper_code")[0]
 display(Markdown("\n".join([
-    prose.verdict_bullets(verdicts),
+    readings.verdict_bullets(verdicts),
     "- Validation WGA(y,s), decay minus no decay (means over seeds): "
-    + "; ".join(f"{p} {wd:g}: {prose.num(v)}" for (p, wd, m), v in effect.items()) + ".",
+    + "; ".join(f"{p} {wd:g}: {readings.num(v)}" for (p, wd, m), v in effect.items()) + ".",
     f"- Under `paper_code` the robust loss is a mean of 1/|cluster|-weighted losses, about "
     f"{cfg.data.split_sizes[0] // cfg.grouping.k}× smaller than an ordinary mean loss, so the "
     f"same L2 term weighs that much more against it: the decay grid means something different "

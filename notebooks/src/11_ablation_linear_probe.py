@@ -19,7 +19,7 @@ results_dir = "../reports/results"
 import pandas as pd
 from IPython.display import Markdown, display
 
-from ugc_lib import claims, figures, prose, report, runner, studies, tables
+from ugc_lib import claims, figures, readings, report, runner, studies, tables
 
 seeds = list(range(n_seeds))
 
@@ -57,13 +57,13 @@ _ = report.save_results(results_dir, "11_ablation_linear_probe",
 # ## Reading
 
 # %%
-d = {(p, m): prose.mean_at(df, m, "val", preset=p, variant="UGC (MLP)")
-     - prose.mean_at(df, m, "val", preset=p, variant="linear probe (ERM)")
+d = {(p, m): readings.mean_at(df, m, "val", preset=p, variant="UGC (MLP)")
+     - readings.mean_at(df, m, "val", preset=p, variant="linear probe (ERM)")
      for p in ("paper_text", "paper_code") for m in ("wga_s", "wga_ys", "loss")}
 display(Markdown("\n".join([
-    prose.verdict_bullets(verdicts),
+    readings.verdict_bullets(verdicts),
     "- UGC on the MLP minus the linear probe trained by ERM, validation, last epoch (means over "
-    "seeds): " + "; ".join(f"{p} {m} {prose.num(v)}" for (p, m), v in d.items()) + ".",
+    "seeds): " + "; ".join(f"{p} {m} {readings.num(v)}" for (p, m), v in d.items()) + ".",
     "- On this data the classes are Gaussians with equal covariance in the core features, for "
     "which the Bayes-optimal rule is linear: a linear model is the right model here, not a "
     "weak baseline."])))

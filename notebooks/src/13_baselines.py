@@ -32,7 +32,7 @@
 # "clusters" are the error set and the rest. Two references need no training: the partition by
 # y alone (what per-class clustering gets for free) and one cluster holding everything (the
 # floor of the minority F1). Test metrics at the last epoch; mean [95% bootstrap CI] over
-# seeds 0–4.
+# the seeds of the parameter cell.
 
 # %% tags=["parameters"]
 seeds = [0, 1, 2, 3, 4]
@@ -42,9 +42,9 @@ results_dir = "../reports/results"
 
 # %%
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
-from ugc_lib import diagnostics, figures, get_preset, report, runner, studies, tables
+from ugc_lib import diagnostics, figures, get_preset, readings as R, report, runner, studies, tables
 
 pd.set_option("display.width", 250)
 pd.set_option("display.max_columns", 20)
@@ -76,7 +76,7 @@ _ = figures.save_figure(fig, "nb13_baselines", figures_dir)
 # %% [markdown]
 # ## Paired gaps in test WGA: UGC minus random groups, ERM and the oracle
 # Seed by seed on the same data, initialisation and warm-up; a CI that excludes 0 is a
-# difference the 5 seeds resolve.
+# difference the seeds resolve.
 
 # %%
 ugc = ["UGC global (paper)", "UGC per class"]
@@ -99,42 +99,116 @@ display(jtt)
 _ = report.save_results(results_dir, "13_baselines",
                         tables={"Group inference compared (test, last epoch)": table,
                                 "Paired gaps in test WGA": gaps, "JTT sweep": jtt},
-                        figures=["nb13_baselines"])
+                        figures=["nb13_baselines"],
+                        notes={"no_inferred_groups": list(studies.NO_INFERRED_GROUPS),
+                               "oracle": studies.ORACLE, "one_cluster": studies.ONE_CLUSTER,
+                               "random": "random groups (UGC sizes)", "gap": studies.GAP})
 
 # %% [markdown]
 # ## Reading
-#
-# **What beats what.**
-#
-# - Only the oracle, which is handed the (y, s) groups, is at the top under both presets
-#   (test WGA(y,s) 0.941 [0.923, 0.965]).
-# - No method recovers the groups. Every method's minority F1 sits at the one-cluster floor
-#   (0.10), except GEORGE-style feature clusters, and those only just above it (0.13 [0.10,
-#   0.15]). The high ARI vs (y,s) of the per-class methods (UGC per class and SPARE-style,
-#   0.89) equals that of the partition by y alone (0.90): splitting each class in two adds
-#   nothing. UGC global's clusters score an ARI of about 0 against (y,s) and against s, the
-#   same as random groups.
-# - The clusters do not matter for robustness. Random pseudo-groups with UGC's sizes do at
-#   least as well as UGC's own clusters: the paired gap UGC global − random in test WGA(y,s)
-#   is −0.055 [−0.201, 0.052] (`paper_text`) and −0.011 [−0.050, 0.026] (`paper_code`), and UGC
-#   per class − random is −0.085 [−0.215, −0.003] under `paper_text`.
-# - Under `paper_text` (online Group DRO over the clusters) no inferred-group method beats ERM
-#   (0.889). UGC global scores 0.819, UGC per class 0.789 (paired gap to ERM −0.100 [−0.231,
-#   −0.003]) and SPARE-style 0.800; GEORGE-style (0.905 [0.872, 0.935]) cannot be told apart
-#   from ERM. Under `paper_code` (static 1/|cluster| weights) every clustering method lands
-#   between 0.926 and 0.943, near the oracle. Random groups are among the best there (0.943),
-#   so what helps is the reweighting of some small subset, not the groups; UGC global − ERM
-#   is 0.043 [0.000, 0.104], at the edge of what 5 seeds resolve.
-# - JTT is below ERM at every setting of its sweep (test WGA(y,s) 0.806 to 0.867 against
-#   0.889), and the larger λ_up, the lower. The warm-up model's error set holds about 10
-#   training samples (6 at T = 2), and it is not the minority: its minority F1 is at the floor.
-#
-# **Why.** With five core dimensions shifted by 2 the core alone separates the classes with a
-# Bayes error of Φ(−√5) ≈ 1.3%. After one warm-up epoch the model already gets most of the
-# minority right through the core (ERM's test WGA(y,s) is 0.889). The samples with large
-# losses, large gradients, atypical features or wrong predictions are therefore the ones whose
-# core is ambiguous, not the ones with s ≠ y. Every signal read off the warm-up model
-# (gradients, features, outputs, errors) carries almost no information about s beyond the
-# label, which is the pattern in the recovery columns. With the groups not found, "robust"
-# training over the pseudo-groups only reweights an arbitrary subset, which random groups
-# reproduce. Notebook 14 varies the data to look for a regime where this changes.
+
+# %%
+P = [c.name for c in presets]
+ORACLE, ERM, RANDOM = studies.ORACLE, "ERM", "random groups (UGC sizes)"
+methods = list(studies.BASELINES)
+inferring = [m for m in methods if m not in studies.NO_INFERRED_GROUPS]
+per_class = [m for m in inferring if studies.BASELINES[m].get("grouping.scope") == "per_class"]
+
+
+def t(col, p, m):
+    return R.cell(table, col, preset=p, method=m)
+
+
+def gap(p, m, ref, col="WGA(y,s)"):
+    return R.cell(gaps, col, preset=p, method=f"{m}{studies.GAP}{ref}")
+
+
+def side_words(e):
+    return {"above": "above 0", "below": "below 0", "includes": "its interval reaches 0"}[e.side()]
+
+
+wga = {p: {m: t("WGA(y,s)", p, m) for m in methods} for p in P}
+top_lines = []
+for p in P:
+    o = wga[p][ORACLE]
+    at_top = [m for m in methods if m != ORACLE and wga[p][m].mean >= o.mean]
+    if not at_top:
+        top_lines.append(f"under `{p}` the oracle has the highest mean test WGA(y,s) ({o.ci()})")
+    else:
+        overlap = all(wga[p][m].overlaps(o) for m in at_top)
+        top_lines.append(f"under `{p}` {R.words([f'{m} ({wga[p][m].ci()})' for m in at_top])} "
+                         f"{'reach or exceed' if len(at_top) > 1 else 'reaches or exceeds'} the oracle's mean ({o.ci()})"
+                         + ("; the intervals overlap, so the seeds do not separate them" if overlap else ""))
+only_oracle = all(not [m for m in methods if m != ORACLE and wga[p][m].mean >= wga[p][ORACLE].mean] for p in P)
+
+f1 = {p: {m: t("minority F1", p, m) for m in inferring} for p in P}
+floor = {p: t("minority F1", p, studies.ONE_CLUSTER) for p in P}
+all_f1 = [f1[p][m] for p in P for m in inferring]
+near_floor = all(abs(f1[p][m].mean - floor[p].mean) <= R.FLOOR_MARGIN for p in P for m in inferring)
+best_f1 = max(((p, m) for p in P for m in inferring), key=lambda pm: f1[pm[0]][pm[1]].mean)
+y_ref = [t("ARI vs (y,s)", p, studies.Y_ONLY) for p in P]
+pc_ari = [t("ARI vs (y,s)", p, m) for p in P for m in per_class]
+pc_excess = max(e.mean for e in pc_ari) - min(e.mean for e in y_ref)
+ugc_ari = [t(c, p, m) for p in P for m in ("UGC global (paper)", RANDOM) for c in ("ARI vs (y,s)", "ARI vs s")]
+ugc_global_zero = all(abs(e.mean) < R.FLOOR_MARGIN for e in ugc_ari)
+
+ugc = ["UGC global (paper)", "UGC per class"]
+to_random = {(p, m): gap(p, m, RANDOM) for p in P for m in ugc}
+clusters_help = any(e.side() == "above" for e in to_random.values())
+erm_lines = []
+for p in P:
+    erm = wga[p][ERM]
+    higher = [m for m in inferring if wga[p][m].mean > erm.mean]
+    lower = [m for m in inferring if wga[p][m].mean <= erm.mean]
+    text = (f"Under `{p}` ({R.OBJECTIVE_WORDS[studies.UGC_METHOD[p]]} over the clusters) ERM scores {erm.ci()} and the "
+            f"inferred-group methods {R.span([wga[p][m].mean for m in inferring])} (the oracle {wga[p][ORACLE].m()}): ")
+    text += (f"{R.words([f'{m} ({wga[p][m].m()})' for m in higher])} {'have' if len(higher) > 1 else 'has'} a higher mean than ERM"
+             if higher else "none has a higher mean than ERM")
+    text += (f", {R.words([f'{m} ({wga[p][m].m()})' for m in lower])} {'do' if len(lower) > 1 else 'does'} not" if higher and lower else "")
+    text += ". Paired with ERM seed by seed, " + R.words(
+        [f"{m} − ERM is {gap(p, m, ERM).ci()} ({side_words(gap(p, m, ERM))})" for m in ugc]) + "."
+    erm_lines.append(text)
+
+jtt_wga = {}
+for p in P:
+    for T in studies.JTT_WARMUPS:
+        jtt_wga[(p, T)] = [R.cell(jtt, "test WGA(y,s)", preset=p, **{"T (warm-up epochs)": T, "lambda_up": lam}).mean
+                           for lam in studies.JTT_LAMBDAS]
+erm_wga = wga[P[0]][ERM]
+jtt_all = [x for v in jtt_wga.values() for x in v]
+monotone = all(all(a >= b for a, b in zip(v, v[1:])) for v in jtt_wga.values())
+err_size = {T: R.cell(jtt, "error-set size", preset=P[0], **{"T (warm-up epochs)": T, "lambda_up": studies.JTT_LAMBDAS[0]}).mean
+            for T in studies.JTT_WARMUPS}
+jtt_f1 = R.column(jtt, "minority F1")
+jtt_floor = all(abs(e.mean - floor[P[0]].mean) <= R.FLOOR_MARGIN for e in jtt_f1)
+bayes_core = diagnostics.bayes_table(presets[0].data)["err_overall"].iloc[0]
+d = presets[0].data
+display(Markdown(f"""
+**What beats what.**
+
+- {"Only the oracle, which is handed the (y, s) groups, is at the top under both presets" if only_oracle else "The oracle, which is handed the (y, s) groups, is not alone at the top"}:
+  {"; ".join(top_lines)}.
+- {"No method recovers the groups" if near_floor else "Some method recovers part of the groups"}. Every method's minority F1 is
+  {R.span(R.means(all_f1))}, {"within " + R.num(R.FLOOR_MARGIN, 2) + " of" if near_floor else "against"} the one-cluster floor
+  ({R.span([floor[p].mean for p in P], 3, " and ")}); the highest, {best_f1[1]} under `{best_f1[0]}`, is {f1[best_f1[0]][best_f1[1]].ci()}.
+  The ARI vs (y,s) of the per-class methods ({R.words(per_class)}: {R.span(R.means(pc_ari))})
+  {"does not exceed" if pc_excess <= 0 else "exceeds by " + R.num(pc_excess)} that of the partition by y alone
+  ({R.span(R.means(y_ref))}){": splitting each class in two adds nothing to it" if pc_excess <= 0 else ""}. UGC global's clusters and random
+  groups score an ARI of {R.span(R.means(ugc_ari))} against (y,s) and against s{", about 0 for both" if ugc_global_zero else ""}.
+- The clusters {"do not matter for robustness: no UGC variant beats random pseudo-groups with UGC's sizes" if not clusters_help else "matter in part"}.
+  Paired gaps in test WGA(y,s), seed by seed: {"; ".join(f"{m} − random is {e.ci()} under `{p}` ({side_words(e)})" for (p, m), e in to_random.items())}.
+- {erm_lines[0]}
+- {erm_lines[1]}
+- JTT is {"below ERM at every setting of its sweep" if max(jtt_all) < erm_wga.mean else "not below ERM at every setting of its sweep"}
+  (test WGA(y,s) {R.span(jtt_all)} against {erm_wga.m()}){", and the larger λ_up, the lower" if monotone else ""}. The warm-up model's
+  error set holds {R.words([f"{R.num(err_size[T], 1)} training samples at T = {T}" for T in studies.JTT_WARMUPS])} on average, and its minority
+  F1 is {"at the floor: it is not the minority" if jtt_floor else "above the floor"} ({R.span(R.means(jtt_f1))}).
+
+**Why.** With {d.core_dim} core dimensions shifted by {d.core_shift:g} the core alone separates the classes with a
+Bayes error of Φ(−{d.core_shift:g}·√{d.core_dim}/2) = {R.pct(bayes_core)}. ERM alone reaches a test WGA(y,s) of
+{erm_wga.m()}{": the model gets most of the minority right through the core" if erm_wga.mean > 0.5 else ""}. The samples with large
+losses, large gradients, atypical features or wrong predictions are therefore the ones whose core is
+ambiguous, not the ones with s ≠ y. Every signal read off the warm-up model (gradients, features, outputs,
+errors) {"carries almost no information about s beyond the label, which is the pattern in the recovery columns" if near_floor else "carries some information about the minority"}.
+{"With the groups not found, robust training over the pseudo-groups only reweights an arbitrary subset, which random groups reproduce. " if near_floor and not clusters_help else ""}Notebook 14 varies the data to look for a regime where this changes.
+"""))

@@ -6,16 +6,16 @@
 # images, a convolutional network, a colour shortcut.
 #
 # **The benchmark (ours, `ugc_lib/data/colored_digits.py`, settings in `ugc_lib/studies.py`).** Colored-Digits follows Colored-MNIST
-# (Arjovsky et al., 2019) on scikit-learn's bundled 8×8 digits (1,797 real images, no
-# download): label y = 1 for digits 0–4, flipped for 25% of the images (label noise,
-# so shape predicts y at most 75% of the time); the image is drawn in one of two colour
-# channels, s, which equals y for 90% of the training and validation images and is
-# independent of y in the test set (about 125 test images per (y, colour) group). Colour
-# is thus the easier and, in training, the more predictive feature; a model that uses it
-# fails on the groups where colour and label disagree.
+# (Arjovsky et al., 2019) on scikit-learn's bundled 8×8 digits (real images, no
+# download): label y = 1 for digits 0–4, flipped for a share of the images (label noise,
+# so shape predicts y only up to one minus that share); the image is drawn in one of two
+# colour channels, s, which equals y for most training and validation images and is
+# independent of y in the test set (the values are printed below). Colour is thus the
+# easier and, in training, the more predictive feature; a model that uses it fails on the
+# groups where colour and label disagree.
 #
-# **What we run.** A small CNN (3×3 convolutions with 16, 32, 32 channels, one max-pool,
-# about 15k parameters) with the paper's recipe unchanged: Adam, LR 1e-2, batch 64, one
+# **What we run.** A small CNN (3×3 convolutions, one max-pool; its channels are printed below)
+# with the paper's recipe unchanged: Adam, LR 1e-2, batch 64, one
 # ERM warm-up epoch, five robust epochs, final-layer gradient signatures, k = 2. On the same
 # splits and seeds: ERM; UGC as the paper runs it (k-means over all training samples);
 # UGC per class (GRASP-style, k = 2 within each class); JTT (upweight the warm-up model's
@@ -35,16 +35,25 @@ figures_dir = "../reports/figures"
 results_dir = "../reports/results"
 
 # %%
+import numpy as np
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
-from ugc_lib import claims, data, figures, report, runner, studies, tables
+from ugc_lib import claims, data, figures, readings as R, report, runner, studies, tables
 
 pd.set_option("display.width", 160)
 configs = [c for p in ("paper_text", "paper_code") for c in studies.study_configs("colored_digits", p)]
 df = studies.add_variant(runner.to_frame(runner.sweep(configs, seeds, jobs=jobs)), "colored_digits")
 final = tables.at_epoch(df)
 ds0 = data.make_dataset(configs[0].data, seeds[0])
+dcfg = configs[0].data
+n_train, n_val, n_test = dcfg.split_sizes
+display(Markdown(
+    f"Settings: {dcfg.n_samples:,} images split {n_train}/{n_val}/{n_test}; label noise "
+    f"{R.pct(dcfg.digits_label_noise, 0)} (shape predicts y at most {R.pct(1 - dcfg.digits_label_noise, 0)} of the "
+    f"time); P(colour = y) = {dcfg.spurious_corr:g} in training and validation and "
+    f"{dcfg.spurious_corr_test:g} in test (about {n_test / 4:.0f} test images per (y, colour) group); "
+    f"CNN channels {configs[0].model.cnn_channels}."))
 
 # %% [markdown]
 # ## The data: (label, colour) group sizes per split (seed 0) and example images
@@ -117,6 +126,98 @@ long_table = tables.summarize(long_final[long_final["split"] == "test"], ["varia
                                ["acc", "wga_s", "wga_ys"])
 display(long_table)
 
+# %% [markdown]
+# ## Reading
+
+# %%
+PRESETS = ("paper_text", "paper_code")
+test = final[final["split"] == "test"]
+MAJORITY, MINORITY = ("y0s0", "y1s1"), ("y0s1", "y1s0")  # colour agrees / disagrees with the label
+
+
+def seeds_of(preset, variant, metric, split="test"):
+    part = final[(final["split"] == split) & (final["preset"] == preset) & (final["variant"] == variant)]
+    return part.set_index("seed")[metric].sort_index()
+
+
+def g(preset, variant, group):
+    return R.cell(group_table, f"acc_{group}", preset=preset, variant=variant)
+
+
+def tm(preset, variant, col):
+    return R.cell(test_table, col, preset=preset, variant=variant)
+
+
+def rc(preset, variant, col):
+    return R.cell(recovery_table, col, preset=preset, variant=variant)
+
+
+n = len(seeds)
+v = {(x.preset, x.definition): x for x in verdicts}
+erm_maj = [g("paper_text", "ERM", grp).mean for grp in MAJORITY]
+erm_min = [g("paper_text", "ERM", grp).mean for grp in MINORITY]
+erm_by_colour = min(erm_maj) > 0.95 and max(erm_min) < 0.05
+erm_zero = all((seeds_of(p, "ERM", "wga_ys") == 0).all() for p in PRESETS)
+global_fixes = any(v[(p, "ys")].detail["a_wga_gain"] for p in PRESETS)
+text_zero = bool((seeds_of("paper_text", "UGC (global)", "wga_ys") == 0).all())
+code_wins = round(v[("paper_code", "ys")].detail["ugc_beats_erm_frac"] * n)
+pure = rc("paper_text", "UGC (global)", "minority precision").mean == 1
+exact = {p: bool(np.allclose(seeds_of(p, "UGC (per class)", "rec_ari_ys", "train"), 1)) for p in PRESETS}
+same_as_oracle = {p: all(np.array_equal(seeds_of(p, "UGC (per class)", m), seeds_of(p, "oracle DRO", m))
+                         for m in ("acc", "wga_s", "wga_ys")) for p in PRESETS}
+oracle_s = v[("paper_text", "s")].detail["oracle_minus_erm"]  # [mean, low, high] of oracle - ERM in WGA(s)
+cfg0 = configs[0]
+robust, long_robust = cfg0.train.robust_epochs, studies.LONG_ROBUST_EPOCHS
+lt = {var: R.cell(long_table, "WGA(y,s)", variant=var) for var in long_table["variant"]}
+jtt_lambda = next(c for c in configs if c.objective.method == "jtt").objective.jtt_lambda_up
+jtt_exact = all(rc(p, "JTT", c).mean == 1 for p in PRESETS for c in ("minority precision", "minority recall"))
+jtt_min = [g(p, "JTT", grp).mean for p in PRESETS for grp in MINORITY]
+jtt_maj = [g(p, "JTT", grp).mean for p in PRESETS for grp in MAJORITY]
+jtt_flips = min(jtt_min) > 0.9 and max(jtt_maj) < 0.1
+per_class_lines = []
+for p in PRESETS:
+    if same_as_oracle[p]:
+        per_class_lines.append(f"under `{p}` ({R.OBJECTIVE_WORDS[studies.UGC_METHOD[p]]} over the clusters) it gives the oracle's "
+                               f"numbers exactly, in every seed")
+    else:
+        per_class_lines.append(f"under `{p}` ({R.OBJECTIVE_WORDS[studies.UGC_METHOD[p]]} over the clusters, not the oracle's "
+                               f"Group DRO) its test WGA(y,s) is {tm(p, 'UGC (per class)', 'WGA(y,s)').ci()} against the "
+                               f"oracle's {tm(p, 'oracle DRO', 'WGA(y,s)').ci()}")
+reproduced_any = any(x.verdict == claims.REPRODUCED for x in verdicts)
+display(Markdown(f"""
+1. **The benchmark has a shortcut failure{", and ERM falls into it" if erm_by_colour else ""}.** ERM {"classifies every test image by its colour" if erm_by_colour else "partly follows the colour"}:
+   {R.span(erm_maj)} on the two groups where colour agrees with the label, {R.words([R.num(x) for x in erm_min])} where it
+   disagrees, so WGA(y,s) is {"0 in every seed" if erm_zero else tm("paper_text", "ERM", "WGA(y,s)").ci()} and average accuracy on the colour-balanced
+   test set is {tm("paper_text", "ERM", "accuracy").m()}.
+2. **The paper's UGC (k-means over all samples) {"does not fix it" if not global_fixes else "fixes it in part"}.** Its test WGA(y,s) is
+   {"0.000 in every seed" if text_zero else tm("paper_text", "UGC (global)", "WGA(y,s)").ci()} under the text's preset ({tm("paper_code", "UGC (global)", "WGA(y,s)").ci()} under
+   the script's, above ERM in {code_wins} of {n} seeds). Under the text's preset its clusters are {"not" if rc("paper_text", "UGC (global)", "ARI vs s").mean < 0.5 else ""} the
+   colours (ARI against colour {rc("paper_text", "UGC (global)", "ARI vs s").m()}): k-means splits off a small cluster
+   ({R.pct(rc("paper_text", "UGC (global)", "smallest cluster share").mean)} of the training set) that holds
+   {"no majority image" if pure else "some majority images"} (precision {rc("paper_text", "UGC (global)", "minority precision").m()}) and
+   {R.pct(rc("paper_text", "UGC (global)", "minority recall").mean, 0)} of the minority (recall {rc("paper_text", "UGC (global)", "minority recall").m()});
+   Group DRO upweights that cluster, and the rest of the minority stays pooled with the majority. Under the
+   script's preset the clusters differ (ARI against colour {rc("paper_code", "UGC (global)", "ARI vs s").ci()}, minority precision
+   {rc("paper_code", "UGC (global)", "minority precision").m()}).
+3. **Per class, the CNN's gradients {"recover the groups exactly" if all(exact.values()) else "recover the groups in part"}.** k-means within each class
+   {"reproduces the four (label, colour) groups (ARI 1.000 in every seed, both presets)" if all(exact.values()) else "gives ARI " + R.words([rc(p, "UGC (per class)", "ARI vs (y,s)").ci() for p in PRESETS])}.
+   Trained on with each preset's objective, {"; ".join(per_class_lines)}.
+   The group structure is in the gradient signatures; the paper's global k = {cfg0.grouping.k} clustering does not extract it.
+4. **Even perfect groups {"buy little" if tm("paper_text", "oracle DRO", "WGA(y,s)").mean < 0.5 else "help"} in {robust} robust epochs.** The oracle lifts WGA(y,s) from
+   {tm("paper_text", "ERM", "WGA(y,s)").m()} to {tm("paper_text", "oracle DRO", "WGA(y,s)").m()} and accuracy to {tm("paper_text", "oracle DRO", "accuracy").m()};
+   on WGA(s) its paired gain ({R.fmt_ci(*oracle_s)}) {'is not significant, hence "not testable" under that definition' if oracle_s[1] <= 0 else "is significant"}.
+   With {long_robust} robust epochs (the exploratory table, {len(sensitivity_seeds)} seeds) the oracle reaches {lt["oracle DRO"].m()} and
+   per-class UGC {lt["UGC (per class)"].m()}, while the paper's global UGC {"stays at" if lt["UGC (global)"].mean < lt["oracle DRO"].mean / 2 else "reaches"}
+   {lt["UGC (global)"].m()} against ERM's {lt["ERM"].m()}{": the training budget limits every method, but the global clusters do not pay off even when the budget is there" if lt["UGC (global)"].mean < lt["oracle DRO"].mean / 2 else ""}.
+5. **JTT's error set is {"exactly the minority" if jtt_exact else "not exactly the minority"}** (precision and recall
+   {R.span([rc(p, "JTT", c).mean for p in PRESETS for c in ("minority precision", "minority recall")])}), {"but upweighting it" if jtt_flips else "and upweighting it"}
+   ×{jtt_lambda:g} {"makes it outweigh the majority and flips the model to the opposite colour rule" if jtt_flips else "changes the model"}
+   ({R.span(jtt_min)} on the minority groups, {R.span(jtt_maj)} on the majority ones).
+
+**C12.** Under the rule fixed beforehand: {"; ".join(f"`{p}`: {v[(p, 'ys')].verdict} on WGA(y,s) (WGA-gain condition {'holds' if v[(p, 'ys')].detail['a_wga_gain'] else 'fails'}, minority-F1 condition {'holds' if v[(p, 'ys')].detail['b_minority_f1'] else 'fails'}), {v[(p, 's')].verdict} on WGA(s)" for p in PRESETS)}.
+"UGC scales to complex models" is {"not supported for UGC as the paper runs it" if not reproduced_any else "supported under at least one preset and definition"}{"; clustering per class, as GRASP does, does recover the groups" if all(exact.values()) else ""}.
+"""))
+
 # %%
 _ = report.save_results(results_dir, "15_colored_digits",
                         tables={"Colored-Digits test metrics (last epoch)": test_table,
@@ -124,37 +225,5 @@ _ = report.save_results(results_dir, "15_colored_digits",
                                 "Colored-Digits pseudo-groups (train)": recovery_table,
                                 "C12 verdicts": verdict_table,
                                 "Sensitivity: 20 robust epochs (exploratory)": long_table},
-                        verdicts=verdicts, figures=["nb15_examples", "nb15_colored_digits"])
-
-# %% [markdown]
-# ## Reading
-#
-# 1. **The benchmark has a shortcut failure, and ERM falls into it.** ERM classifies every
-#    test image by its colour: 1.000 on the two groups where colour agrees with the label,
-#    0.006 and 0.000 where it disagrees, so WGA(y,s) is 0 in every seed and average
-#    accuracy on the colour-balanced test set is 0.497.
-# 2. **The paper's UGC (k-means over all samples) does not fix it.** Its test WGA(y,s) is
-#    0.000 in every seed under the text's preset (0.026 under the script's, above ERM in
-#    1 of 5 seeds). Its clusters are not the colours (ARI against colour 0.011): k-means
-#    splits off a small cluster (4.7% of the training set) that holds no majority image
-#    (precision 1.000) and about half of the minority (recall 0.475); Group DRO upweights
-#    that cluster, and the rest of the minority stays pooled with the majority.
-# 3. **Per class, the CNN's gradients recover the groups exactly.** k-means within each
-#    class reproduces the four (label, colour) groups (ARI 1.000 in every seed, both
-#    presets), and Group DRO on those clusters gives the oracle's numbers to the last
-#    digit. The group structure is in the gradient signatures; the paper's global k = 2
-#    clustering does not extract it.
-# 4. **Even perfect groups buy little in five robust epochs.** The oracle lifts WGA(y,s)
-#    from 0 to 0.138 and accuracy to 0.557; on WGA(s) its gain (0.049) is not significant,
-#    hence "not testable" under that definition. With 20 robust epochs (the exploratory
-#    table, 3 seeds) the oracle and per-class UGC reach 0.419 while the paper's global UGC
-#    stays at 0.073 against ERM's 0.047: the training budget limits every method, but the
-#    global clusters do not pay off even when the budget is there.
-# 5. **JTT's error set is exactly the minority** (precision and recall 1.000), but
-#    upweighting it ×20 makes it outweigh the majority and flips the model to the opposite
-#    colour rule (near 1.0 on the minority groups, near 0 on the majority ones).
-#
-# **C12.** Under the rule fixed beforehand: partly reproduced for the text's preset on
-# WGA(y,s) (the minority-F1 condition holds, the WGA gain does not), not reproduced for the
-# script's preset, not testable on WGA(s). "UGC scales to complex models" is not supported
-# for UGC as the paper runs it; clustering per class, as GRASP does, does carry over.
+                        verdicts=verdicts, figures=["nb15_examples", "nb15_colored_digits"],
+                        notes={"per_class_equals_oracle": same_as_oracle, "per_class_ari_exact": exact})

@@ -27,9 +27,9 @@ live_n = 300
 
 # %%
 import pandas as pd
-from IPython.display import display
+from IPython.display import Markdown, display
 
-from ugc_lib import bench, claims, figures, report, tables
+from ugc_lib import bench, claims, figures, readings as R, report, tables
 
 pd.set_option("display.width", 200)
 stored = bench.load(benchmarks_path)
@@ -97,31 +97,60 @@ _ = report.save_results(results_dir, "16_scaling",
                         tables={"Signature extraction speed-up": speed_table,
                                 "UGC step overhead": overhead_table,
                                 "Scaling exponents": exponent_table},
-                        verdicts=c11, figures=["nb16_scaling"])
+                        verdicts=c11, figures=["nb16_scaling"],
+                        notes={"closed_form_speedup": {str(stored[k]["n"]): stored[k]["speedup_vs_loop"]["closed_form"]
+                                                       for k in ("signature_speed", "signature_speed_large_n")},
+                               "step_over_epoch": {f"{r['model']}/{r['preset']}": r["step_over_epoch"]
+                                                   for r in stored["overhead"]}})
 
 # %% [markdown]
 # ## Reading
-#
-# 1. **Signatures (a).** On the paper's setting torch.func is 68× faster than one backward
-#    pass per sample (target 30×: met) and the closed form 284× (target 500×: missed). At
-#    1,000 samples the closed form's time is mostly fixed per-call cost, so its lead grows
-#    with N (364× at 10,000 samples). All three give the same matrix (max difference 2e-7).
-# 2. **Overhead (b), C11.** Every run of the suite pins torch and BLAS to one thread, and
-#    so does the benchmark. Under the script's preset (no PCA, one k-means start) the UGC
-#    step costs 0.53 of a training epoch for the MLP and 0.96 for the CNN: reproduced, with
-#    the CNN at the edge. Under the text's preset (PCA, ten k-means++ restarts) it costs
-#    0.96 epochs for the MLP and 1.44 for the CNN, a quarter of the 6-epoch training at
-#    most: partly reproduced. Most of the step is clustering, not the gradients (the last
-#    column of the overhead table).
-# 3. **Scaling in N (c).** Time grows slightly faster than linearly with exact k-means
-#    (exponent 1.16; 1.21 over the top points) and about linearly with MiniBatchKMeans over
-#    the top points (0.95). Peak memory grows with N (exponent 0.75) from 5.5 to 1.9 times
-#    the signature matrix: the per-sample-gradient part is bounded by batching, but PCA and
-#    k-means keep N-sized copies, so memory is not flat apart from the signature matrix; it
-#    stays within a small multiple of it.
-# 4. **Scaling in model size (c).** With final-layer signatures in closed form the step's
-#    time grows as parameters^0.37 (a forward pass plus PCA of 2h + 2 columns). With every
-#    parameter's gradient through torch.func and the random projection, time is about
-#    linear in the parameter count (0.97 over all points) and peak memory grows as
-#    parameters^0.50 (0.36 over the three largest models, where the cap on one batch of
-#    per-sample gradients binds); the projected signature matrix itself stays N × 64.
+
+# %%
+speed, speed_n = stored["signature_speed"], stored["signature_speed_large_n"]
+up, target = speed["speedup_vs_loop"], speed["targets"]
+met = {m: up[m] >= target[m] for m in ("torch_func", "closed_form")}
+lead_grows = speed_n["speedup_vs_loop"]["closed_form"] > up["closed_form"]
+max_diff = max(max(s["max_abs_diff_vs_loop"].values()) for s in (speed, speed_n))
+over = {(r["model"], r["preset"]): r for r in stored["overhead"]}
+models = sorted({m for m, _ in over}, key=lambda m: ["mlp", "cnn"].index(m) if m in ("mlp", "cnn") else 9)
+blas_one = all(r.get("blas_threads") == 1 for r in stored["overhead"])
+share = {k: r["median_seconds"]["clustering"] / r["median_seconds"]["step"] for k, r in over.items()}
+mostly_clustering = [k for k, x in share.items() if x > 0.5]
+c11v = {v.preset: v for v in c11}
+PRESET_WORDS = {"paper_code": "the script's preset (no PCA, one k-means start)",
+                "paper_text": "the text's preset (PCA, ten k-means++ restarts)"}
+exps = stored["scaling"]["exponents"]
+e_exact, e_mini = exps["N: final layer, k-means"], exps["N: final layer, MiniBatchKMeans"]
+e_closed, e_all = exps["params: final layer (closed form)"], exps["params: all layers (torch.func, JL to 64)"]
+ratio_n = e_exact["peak_over_signature_matrix"]
+c11_lines = []
+for p in ("paper_code", "paper_text"):
+    v = c11v[p]
+    worst = v.statistic.split("worst model: ")[-1].rstrip(")")
+    edge = v.verdict == claims.REPRODUCED and v.ci_high > 1
+    c11_lines.append(
+        f"Under {PRESET_WORDS[p]} the UGC step costs "
+        + R.words([f"{R.num(over[(m, p)]['step_over_epoch'], 2)} of a training epoch for the {m.upper()}" for m in models])
+        + f" ({R.pct(max(over[(m, p)]['step_over_training'] for m in models), 0)} of the {max(over[(m, p)]['epochs'] for m in models)}-epoch training at most): {v.verdict}"
+        + (f", with the {worst.upper()} at the edge (its interval over repeats, {R.fmt_ci(v.mean, v.ci_low, v.ci_high, 2)}, reaches past one epoch)" if edge else "")
+        + ".")
+display(Markdown(f"""
+1. **Signatures (a).** On the paper's setting torch.func is {up["torch_func"]:.0f}× faster than one backward
+   pass per sample (target {target["torch_func"]:.0f}×: {"met" if met["torch_func"] else "missed"}) and the closed form {up["closed_form"]:.0f}× (target
+   {target["closed_form"]:.0f}×: {"met" if met["closed_form"] else "missed"}). At {speed["n"]:,} samples the closed form's time is mostly fixed per-call
+   cost, so its lead {"grows" if lead_grows else "does not grow"} with N ({speed_n["speedup_vs_loop"]["closed_form"]:.0f}× at {speed_n["n"]:,} samples). All three give the
+   same matrix (max difference {max_diff:.0e}).
+2. **Overhead (b), C11.** {"Every run of the suite pins torch and BLAS to one thread, and so does the benchmark." if blas_one else "The benchmark's BLAS threads differ from the suite's one thread."}
+   {" ".join(c11_lines)} Clustering takes {R.pct_span(share.values(), 0)} of the step{" (more than half in " + R.count_of(len(mostly_clustering), len(share)) + " model × preset cases)" if mostly_clustering else ""},
+   the gradients the rest (the last column of the overhead table).
+3. **Scaling in N (c).** Time grows {R.growth(e_exact["time"])} with exact k-means (exponent {e_exact["time"]:.2f};
+   {e_exact["time_top"]:.2f} over the top points) and {R.growth(e_mini["time_top"])} with MiniBatchKMeans over the top points
+   ({e_mini["time_top"]:.2f}). Peak memory grows with N (exponent {e_exact["peak_memory"]:.2f}) from {ratio_n[0]:.1f} to {ratio_n[-1]:.1f} times the
+   signature matrix{": the per-sample-gradient part is bounded by batching, but PCA and k-means keep N-sized copies, so memory is not flat apart from the signature matrix; it stays within a small multiple of it" if max(ratio_n) < 10 else ""}.
+4. **Scaling in model size (c).** With final-layer signatures in closed form the step's time grows as
+   parameters^{e_closed["time"]:.2f} (a forward pass plus PCA of 2h + 2 columns). With every parameter's gradient through
+   torch.func and the random projection, time grows {R.growth(e_all["time"])} in the parameter count ({e_all["time"]:.2f} over all
+   points) and peak memory as parameters^{e_all["peak_memory"]:.2f} ({e_all["peak_memory_top"]:.2f} over the three largest models, where the cap on
+   one batch of per-sample gradients binds); the projected signature matrix itself stays N × 64.
+"""))
