@@ -20,6 +20,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from . import __version__
+from .cluster import scheduler_address
 from .config import RunConfig
 from .train import progress_disabled, run_experiment
 
@@ -98,10 +99,27 @@ def _run_quiet(cfg: RunConfig, seed: int, cache_dir) -> dict:
     return run(cfg, seed, cache_dir=cache_dir, progress=False)
 
 
+def _run_chunk(chunk: list[tuple[RunConfig, int]]) -> list[dict]:
+    """One cluster task: its records go back to the client, which caches them."""
+    return [_run_quiet(cfg, seed, None) for cfg, seed in chunk]
+
+
+def _keep_remote(directory: Path | None, cfg: RunConfig, seed: int, rec: dict) -> None:
+    """A record from a cluster worker: same library as here, then cached by this client."""
+    if rec.get("version") != library_version():
+        raise RuntimeError(f"a Dask worker ran ugc_lib {rec.get('version')}, this client "
+                           f"{library_version()}: start the workers from the same checkout")
+    if directory is not None:
+        atomic_write_json(directory / f"{cache_key(cfg, seed)}.json", rec)
+
+
 def sweep(configs: Sequence[RunConfig], seeds: Iterable[int], jobs: int = 1,
-          cache_dir: Path | str | None | bool = True, progress: bool | None = None) -> list[dict]:
+          cache_dir: Path | str | None | bool = True, progress: bool | None = None,
+          scheduler: str | bool | None = None) -> list[dict]:
     """Every (config, seed) pair, in input order. Cached records are read here; only the
-    missing runs go to worker processes (when jobs > 1 and more than one is missing)."""
+    missing runs go to worker processes (when jobs > 1 and more than one is missing), or
+    to a Dask cluster when one is named (scheduler=, else UGC_SCHEDULER; see cluster.py;
+    jobs is then unused)."""
     pairs = [(cfg, int(seed)) for cfg in configs for seed in seeds]
     if jobs < 1:
         raise ValueError(f"jobs={jobs} is invalid: allowed an integer >= 1")
@@ -116,13 +134,20 @@ def sweep(configs: Sequence[RunConfig], seeds: Iterable[int], jobs: int = 1,
     if missing and not progress_disabled(progress):
         from tqdm.auto import tqdm
         bar = tqdm(total=len(missing), desc="runs", leave=False)
-    if jobs == 1 or len(missing) <= 1:
-        computed = (_run_quiet(*pairs[i], cache_dir) for i in missing)
+    address = scheduler_address(scheduler)  # None: the local path below
+    if missing and address is not None:  # connects and submits now, or fails before any work
+        from .cluster import run_pairs
+        computed = ((missing[j], rec) for j, rec in
+                    run_pairs(_run_chunk, [pairs[i] for i in missing], address))
+    elif jobs == 1 or len(missing) <= 1:
+        computed = zip(missing, (_run_quiet(*pairs[i], cache_dir) for i in missing))
     else:
         from joblib import Parallel, delayed
-        computed = Parallel(n_jobs=jobs, return_as="generator")(
-            delayed(_run_quiet)(*pairs[i], cache_dir) for i in missing)
-    for i, rec in zip(missing, computed):
+        computed = zip(missing, Parallel(n_jobs=jobs, return_as="generator")(
+            delayed(_run_quiet)(*pairs[i], cache_dir) for i in missing))
+    for i, rec in computed:
+        if address is not None:
+            _keep_remote(directory, *pairs[i], rec)
         records[i] = rec
         if bar is not None:
             bar.update(1)
