@@ -245,3 +245,19 @@ def test_cuda_runs_go_to_gpu_workers(local_cluster, by_value):
     assert {got[i]["worker"] for i in range(6)} == {"gpu-worker"}
     assert all(got[i]["device"] == "cuda" and got[i]["seed"] == i for i in range(6))
     assert all(got[i]["device"] == "cpu" for i in range(6, 12))
+
+
+def test_run_all_exports_a_live_scheduler(local_cluster, monkeypatch, tmp_path):
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("run_all", ROOT / "run_all.py")
+    run_all = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(run_all)
+    seen = []
+    monkeypatch.setenv(cluster.ENV_SCHEDULER, "off")  # restored after the test
+    monkeypatch.setattr(run_all, "execute", lambda name, *a, **k: seen.append(
+        os.environ[cluster.ENV_SCHEDULER]) or ("failed", 0.1, "stop"))
+    address = local_cluster.scheduler_address
+    assert run_all.main(["--only", "05", "--jobs", "1", "--scheduler", address,
+                         "--out", str(tmp_path)]) == 1
+    assert seen == [address]

@@ -105,6 +105,22 @@ def get_client(address: str, timeout: float | None = None):
     return client
 
 
+def check_scheduler(scheduler: str) -> str | None:
+    """The address, once a scheduler with a worker answered there (None: the local path).
+
+    For command lines: fails fast, before notebooks or benchmarks start; holds no
+    connection afterwards.
+    """
+    address = scheduler_address(scheduler)
+    if address is not None:
+        held = address in _clients
+        client = get_client(address)
+        if not held:
+            _clients.pop(address, None)
+            client.close()
+    return address
+
+
 def close_clients() -> None:
     """Close every client this process opened (tests, or before the cluster goes away)."""
     while _clients:
