@@ -261,3 +261,27 @@ def test_run_all_exports_a_live_scheduler(local_cluster, monkeypatch, tmp_path):
     assert run_all.main(["--only", "05", "--jobs", "1", "--scheduler", address,
                          "--out", str(tmp_path)]) == 1
     assert seen == [address]
+
+
+def test_benchmark_on_cluster_compares_with_local(local_cluster):
+    from ugc_lib import bench_distributed
+
+    cfg = bench_distributed.bench_config()
+    local = sweep([cfg], range(6), cache_dir=None, progress=False, scheduler=False)
+    row = bench_distributed.on_cluster(local_cluster.scheduler_address, 6, 3.0, local)
+    assert row["records_identical"] is True
+    assert (row["workers"], row["threads"]) == (2, 2)
+    assert row["speedup"] == pytest.approx(3.0 / row["seconds"])
+    assert row["overhead_seconds_per_run"] == pytest.approx((2 * row["seconds"] - 3.0) / 6)
+
+
+def test_benchmark_rejects_unreachable_scheduler_first(monkeypatch, tmp_path):
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks import run as bench_run
+    from ugc_lib import bench
+
+    monkeypatch.setattr(bench, "run_benchmarks", lambda **k: pytest.fail("benchmarked"))
+    monkeypatch.setenv(cluster.ENV_TIMEOUT, "1")
+    address = f"tcp://127.0.0.1:{_free_port()}"
+    with pytest.raises(SystemExit, match=f"--scheduler: no Dask scheduler answered at {address}"):
+        bench_run.main(["--quick", "--out", str(tmp_path / "b.json"), "--scheduler", address])

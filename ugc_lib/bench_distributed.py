@@ -1,0 +1,119 @@
+"""Benchmark of sweeps on a Dask cluster against the local path: overhead and speedup.
+
+One sweep of many short runs (the tiny config below, tens of milliseconds each, so the
+per-run cost of the cluster shows) is timed locally (one process, and joblib with 2
+processes for context) and on LocalCluster(n_workers=w, threads_per_worker=1,
+processes=True) for w in `workers`, each after a warm-up that imports torch and ugc_lib in
+every worker process; the cluster's start-up is timed apart. Optionally the same sweep on a
+named scheduler. Every sweep bypasses the cache (cache_dir=None), so every run computes.
+
+overhead_seconds_per_run = (w * cluster wall - local wall) / runs: the worker-seconds
+each run costs on the cluster beyond its local cost (dispatch, pickling, records sent
+back, the client and scheduler sharing the machine's cores).
+speedup = local wall / cluster wall. Wall times from time.perf_counter.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import time
+from typing import Sequence
+
+from . import cluster
+from .config import PAPER_TEXT, RunConfig, override
+from .runner import sweep
+
+RUNS = 1000
+QUICK_RUNS = 40
+WORKERS = (1, 2)
+
+
+def bench_config() -> RunConfig:
+    """A run of tens of milliseconds: 100 training samples, 1 + 2 epochs."""
+    return override(PAPER_TEXT, {
+        "name": "bench_distributed", "data.n_samples": 200, "data.split_sizes": (100, 50, 50),
+        "train.batch_size": 32, "train.warmup_epochs": 1, "train.robust_epochs": 2,
+        "grouping.pca_dim": 5, "grouping.kmeans_n_init": 3, "grouping.kmeans_max_iter": 50})
+
+
+def _canon(records: Sequence[dict]) -> list[str]:
+    return [json.dumps({k: v for k, v in r.items() if k != "timings"}, sort_keys=True)
+            for r in records]
+
+
+def _warm() -> None:
+    """One untimed run on a worker: imports torch and ugc_lib there."""
+    from .runner import run
+    run(bench_config(), 10**6, cache_dir=None, progress=False)
+
+
+def timed_sweep(cfg: RunConfig, n_runs: int, scheduler: str | bool) -> tuple[float, list[dict]]:
+    t0 = time.perf_counter()
+    records = sweep([cfg], range(n_runs), cache_dir=None, progress=False, scheduler=scheduler)
+    return time.perf_counter() - t0, records
+
+
+def on_cluster(address: str, n_runs: int, local_seconds: float,
+               local_records: Sequence[dict]) -> dict:
+    """The sweep on the cluster at address (already started), against the local numbers."""
+    client = cluster.get_client(address)
+    threads = sum(client.nthreads().values())
+    client.run(_warm)  # every worker, untimed
+    seconds, records = timed_sweep(bench_config(), n_runs, address)
+    return {"workers": len(client.nthreads()), "threads": threads, "seconds": seconds,
+            "seconds_per_run": seconds / n_runs,
+            "overhead_seconds_per_run": (threads * seconds - local_seconds) / n_runs,
+            "speedup": local_seconds / seconds,
+            "records_identical": _canon(records) == _canon(local_records)}
+
+
+def measure(quick: bool = False, workers: Sequence[int] = WORKERS,
+            scheduler: str | None = None) -> dict:
+    """The `distributed` section of benchmarks.json."""
+    from distributed import LocalCluster
+
+    n_runs = QUICK_RUNS if quick else RUNS
+    t_start = time.perf_counter()
+    cfg = bench_config()
+    sweep([cfg], [10**6], cache_dir=None, progress=False, scheduler=False)  # warm-up
+    local_seconds, local_records = timed_sweep(cfg, n_runs, scheduler=False)
+    sweep([cfg], range(10**6, 10**6 + 4), jobs=2, cache_dir=None, progress=False,
+          scheduler=False)  # warm-up: starts joblib's worker processes
+    t0 = time.perf_counter()
+    joblib_records = sweep([cfg], range(n_runs), jobs=2, cache_dir=None, progress=False,
+                           scheduler=False)
+    joblib_seconds = time.perf_counter() - t0
+    clusters = {}
+    for w in workers:
+        t0 = time.perf_counter()
+        with LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
+                          dashboard_address=None, silence_logs=logging.ERROR) as lc:
+            startup = time.perf_counter() - t0
+            try:
+                clusters[str(w)] = {**on_cluster(lc.scheduler_address, n_runs, local_seconds,
+                                                 local_records), "startup_seconds": startup}
+            finally:
+                cluster.close_clients()
+    result = {
+        "runs": n_runs, "config": cfg.name, "chunks_per_thread": cluster.CHUNKS_PER_THREAD,
+        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "local": {"seconds": local_seconds, "seconds_per_run": local_seconds / n_runs},
+        "local_joblib_2": {"seconds": joblib_seconds, "speedup": local_seconds / joblib_seconds,
+                           "records_identical": _canon(joblib_records) == _canon(local_records)},
+        "local_cluster": clusters,
+        "overhead_seconds_per_run_2_workers": clusters.get("2", {}).get("overhead_seconds_per_run"),
+        "speedup": {w: c["speedup"] for w, c in clusters.items()},
+    }
+    if scheduler is not None:
+        address = cluster.check_scheduler(scheduler)
+        if address is not None:
+            try:
+                result["named_scheduler"] = {
+                    "address": address,
+                    **on_cluster(address, n_runs, local_seconds, local_records)}
+            finally:
+                cluster.close_clients()
+    result["wall_seconds"] = time.perf_counter() - t_start
+    return result
