@@ -92,6 +92,19 @@ def test_unreachable_scheduler_fails_before_any_work(monkeypatch, isolated_cache
     assert not isolated_cache.exists() or not list(isolated_cache.iterdir())
 
 
+def test_scheduler_without_workers_fails_before_any_work(monkeypatch):
+    from distributed import LocalCluster
+
+    calls = []
+    monkeypatch.setattr(runner, "run_experiment", lambda *a, **k: calls.append(a))
+    monkeypatch.setenv(cluster.ENV_TIMEOUT, "1")
+    with LocalCluster(n_workers=0, processes=False, dashboard_address=None,
+                      silence_logs=logging.ERROR) as empty:
+        with pytest.raises(ConnectionError, match="has no worker after 1 s"):
+            sweep([make_tiny()], [0], cache_dir=None, scheduler=empty.scheduler_address)
+    assert calls == []
+
+
 def test_cached_sweep_needs_no_scheduler(monkeypatch, isolated_cache):
     cfg = make_tiny()
     first = sweep([cfg], [0, 1])
@@ -268,8 +281,10 @@ def test_benchmark_on_cluster_compares_with_local(local_cluster):
 
     cfg = bench_distributed.bench_config()
     local = sweep([cfg], range(6), cache_dir=None, progress=False, scheduler=False)
-    row = bench_distributed.on_cluster(local_cluster.scheduler_address, 6, 3.0, local)
+    row = bench_distributed.on_cluster(local_cluster.scheduler_address, 6, 3.0, local, 2.0)
     assert row["records_identical"] is True
+    assert row["cpu_seconds"] > 0
+    assert row["cpu_overhead_seconds_per_run"] == pytest.approx((row["cpu_seconds"] - 2.0) / 6)
     assert (row["workers"], row["threads"]) == (2, 2)
     assert row["speedup"] == pytest.approx(3.0 / row["seconds"])
     assert row["overhead_seconds_per_run"] == pytest.approx((2 * row["seconds"] - 3.0) / 6)

@@ -11,6 +11,9 @@ overhead_seconds_per_run = (w * cluster wall - local wall) / runs: the worker-se
 each run costs on the cluster beyond its local cost (dispatch, pickling, records sent
 back, the client and scheduler sharing the machine's cores).
 speedup = local wall / cluster wall. Wall times from time.perf_counter.
+On a shared machine wall times move with the load, so CPU seconds are counted too (this
+process: client, scheduler and nannies of a LocalCluster; plus every worker process):
+cpu_overhead_seconds_per_run = (cluster CPU - local CPU) / runs.
 """
 
 from __future__ import annotations
@@ -49,24 +52,41 @@ def _warm() -> None:
     run(bench_config(), 10**6, cache_dir=None, progress=False)
 
 
-def timed_sweep(cfg: RunConfig, n_runs: int, scheduler: str | bool) -> tuple[float, list[dict]]:
-    t0 = time.perf_counter()
+def cpu_seconds() -> float:
+    """User + system CPU seconds of the calling process, all its threads."""
+    import psutil
+
+    t = psutil.Process().cpu_times()
+    return t.user + t.system
+
+
+def timed_sweep(cfg: RunConfig, n_runs: int,
+                scheduler: str | bool) -> tuple[float, float, list[dict]]:
+    """(wall seconds, CPU seconds of this process, records)."""
+    c0, t0 = cpu_seconds(), time.perf_counter()
     records = sweep([cfg], range(n_runs), cache_dir=None, progress=False, scheduler=scheduler)
-    return time.perf_counter() - t0, records
+    return time.perf_counter() - t0, cpu_seconds() - c0, records
 
 
 def on_cluster(address: str, n_runs: int, local_seconds: float,
-               local_records: Sequence[dict]) -> dict:
-    """The sweep on the cluster at address (already started), against the local numbers."""
+               local_records: Sequence[dict], local_cpu: float | None = None) -> dict:
+    """The sweep on the cluster at address (already started), against the local numbers.
+    cpu_seconds counts this process and the workers (a remote scheduler's CPU is not)."""
     client = cluster.get_client(address)
     threads = sum(client.nthreads().values())
     client.run(_warm)  # every worker, untimed
-    seconds, records = timed_sweep(bench_config(), n_runs, address)
-    return {"workers": len(client.nthreads()), "threads": threads, "seconds": seconds,
-            "seconds_per_run": seconds / n_runs,
-            "overhead_seconds_per_run": (threads * seconds - local_seconds) / n_runs,
-            "speedup": local_seconds / seconds,
-            "records_identical": _canon(records) == _canon(local_records)}
+    before = client.run(cpu_seconds)
+    seconds, own_cpu, records = timed_sweep(bench_config(), n_runs, address)
+    after = client.run(cpu_seconds)
+    cpu = own_cpu + sum(after[w] - before[w] for w in before if w in after)
+    row = {"workers": len(client.nthreads()), "threads": threads, "seconds": seconds,
+           "seconds_per_run": seconds / n_runs,
+           "overhead_seconds_per_run": (threads * seconds - local_seconds) / n_runs,
+           "speedup": local_seconds / seconds, "cpu_seconds": cpu,
+           "records_identical": _canon(records) == _canon(local_records)}
+    if local_cpu is not None:
+        row["cpu_overhead_seconds_per_run"] = (cpu - local_cpu) / n_runs
+    return row
 
 
 def measure(quick: bool = False, workers: Sequence[int] = WORKERS,
@@ -76,9 +96,10 @@ def measure(quick: bool = False, workers: Sequence[int] = WORKERS,
 
     n_runs = QUICK_RUNS if quick else RUNS
     t_start = time.perf_counter()
+    load_start = list(os.getloadavg()) if hasattr(os, "getloadavg") else None  # (1, 5, 15 min)
     cfg = bench_config()
     sweep([cfg], [10**6], cache_dir=None, progress=False, scheduler=False)  # warm-up
-    local_seconds, local_records = timed_sweep(cfg, n_runs, scheduler=False)
+    local_seconds, local_cpu, local_records = timed_sweep(cfg, n_runs, scheduler=False)
     sweep([cfg], range(10**6, 10**6 + 4), jobs=2, cache_dir=None, progress=False,
           scheduler=False)  # warm-up: starts joblib's worker processes
     t0 = time.perf_counter()
@@ -93,23 +114,28 @@ def measure(quick: bool = False, workers: Sequence[int] = WORKERS,
             startup = time.perf_counter() - t0
             try:
                 clusters[str(w)] = {**on_cluster(lc.scheduler_address, n_runs, local_seconds,
-                                                 local_records), "startup_seconds": startup}
+                                                 local_records, local_cpu),
+                                    "startup_seconds": startup}
             finally:
                 cluster.close_clients()
     result = {
         "runs": n_runs, "config": cfg.name, "chunks_per_thread": cluster.CHUNKS_PER_THREAD,
-        "load_average_at_start": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
-        "local": {"seconds": local_seconds, "seconds_per_run": local_seconds / n_runs},
+        "load_average_at_start": load_start,
+        "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
+        "local": {"seconds": local_seconds, "seconds_per_run": local_seconds / n_runs,
+                  "cpu_seconds": local_cpu},
         "local_joblib_2": {"seconds": joblib_seconds, "speedup": local_seconds / joblib_seconds,
                            "records_identical": _canon(joblib_records) == _canon(local_records)},
         "local_cluster": clusters,
         "overhead_seconds_per_run_2_workers": clusters.get("2", {}).get("overhead_seconds_per_run"),
+        "cpu_overhead_seconds_per_run_2_workers":
+            clusters.get("2", {}).get("cpu_overhead_seconds_per_run"),
         "speedup": {w: c["speedup"] for w, c in clusters.items()},
     }
     if scheduler is not None:
         address = cluster.check_scheduler(scheduler)
         if address is not None:
-            try:
+            try:  # no CPU overhead: a remote scheduler's CPU is not counted
                 result["named_scheduler"] = {
                     "address": address,
                     **on_cluster(address, n_runs, local_seconds, local_records)}
