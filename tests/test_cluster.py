@@ -281,7 +281,8 @@ def test_benchmark_on_cluster_compares_with_local(local_cluster):
 
     cfg = bench_distributed.bench_config()
     local = sweep([cfg], range(6), cache_dir=None, progress=False, scheduler=False)
-    row = bench_distributed.on_cluster(local_cluster.scheduler_address, 6, 3.0, local, 2.0)
+    raw = bench_distributed.on_cluster(local_cluster.scheduler_address, 6, local)
+    row = bench_distributed.compare(raw, 6, 3.0, 2.0)
     assert row["records_identical"] is True
     assert row["cpu_seconds"] > 0
     assert row["cpu_overhead_seconds_per_run"] == pytest.approx((row["cpu_seconds"] - 2.0) / 6)

@@ -1,11 +1,12 @@
 """Benchmark of sweeps on a Dask cluster against the local path: overhead and speedup.
 
 One sweep of many short runs (the tiny config below, tens of milliseconds each, so the
-per-run cost of the cluster shows) is timed locally (one process, and joblib with 2
-processes for context) and on LocalCluster(n_workers=w, threads_per_worker=1,
-processes=True) for w in `workers`, each after a warm-up that imports torch and ugc_lib in
-every worker process; the cluster's start-up is timed apart. Optionally the same sweep on a
-named scheduler. Every sweep bypasses the cache (cache_dir=None), so every run computes.
+per-run cost of the cluster shows) is timed locally (one process, before and after the
+rest: the mean is the baseline; joblib with 2 processes for context) and on
+LocalCluster(n_workers=w, threads_per_worker=1, processes=True) for w in `workers`, each
+after a warm-up that imports torch and ugc_lib in every worker process; the cluster's
+start-up is timed apart. Optionally the same sweep on a named scheduler. Every sweep
+bypasses the cache (cache_dir=None), so every run computes.
 
 overhead_seconds_per_run = (w * cluster wall - local wall) / runs: the worker-seconds
 each run costs on the cluster beyond its local cost (dispatch, pickling, records sent
@@ -68,30 +69,37 @@ def timed_sweep(cfg: RunConfig, n_runs: int,
     return time.perf_counter() - t0, cpu_seconds() - c0, records
 
 
-def on_cluster(address: str, n_runs: int, local_seconds: float,
-               local_records: Sequence[dict], local_cpu: float | None = None) -> dict:
-    """The sweep on the cluster at address (already started), against the local numbers.
+def on_cluster(address: str, n_runs: int, local_records: Sequence[dict]) -> dict:
+    """The sweep on the cluster at address (already started): wall and CPU seconds.
     cpu_seconds counts this process and the workers (a remote scheduler's CPU is not)."""
     client = cluster.get_client(address)
-    threads = sum(client.nthreads().values())
     client.run(_warm)  # every worker, untimed
     before = client.run(cpu_seconds)
     seconds, own_cpu, records = timed_sweep(bench_config(), n_runs, address)
     after = client.run(cpu_seconds)
-    cpu = own_cpu + sum(after[w] - before[w] for w in before if w in after)
-    row = {"workers": len(client.nthreads()), "threads": threads, "seconds": seconds,
-           "seconds_per_run": seconds / n_runs,
-           "overhead_seconds_per_run": (threads * seconds - local_seconds) / n_runs,
-           "speedup": local_seconds / seconds, "cpu_seconds": cpu,
-           "records_identical": _canon(records) == _canon(local_records)}
+    return {"workers": len(client.nthreads()), "threads": sum(client.nthreads().values()),
+            "seconds": seconds,
+            "cpu_seconds": own_cpu + sum(after[w] - before[w] for w in before if w in after),
+            "records_identical": _canon(records) == _canon(local_records)}
+
+
+def compare(row: dict, n_runs: int, local_seconds: float, local_cpu: float | None) -> dict:
+    """A cluster's row with its overhead and speedup against the local sweep."""
+    out = {**row, "seconds_per_run": row["seconds"] / n_runs,
+           "overhead_seconds_per_run": (row["threads"] * row["seconds"] - local_seconds) / n_runs,
+           "speedup": local_seconds / row["seconds"]}
     if local_cpu is not None:
-        row["cpu_overhead_seconds_per_run"] = (cpu - local_cpu) / n_runs
-    return row
+        out["cpu_overhead_seconds_per_run"] = (row["cpu_seconds"] - local_cpu) / n_runs
+    return out
 
 
 def measure(quick: bool = False, workers: Sequence[int] = WORKERS,
             scheduler: str | None = None) -> dict:
-    """The `distributed` section of benchmarks.json."""
+    """The `distributed` section of benchmarks.json.
+
+    The local sweep is timed before and after the others; their mean is the baseline, so
+    a change of the machine's load during the benchmark shows (and partly cancels).
+    """
     from distributed import LocalCluster
 
     n_runs = QUICK_RUNS if quick else RUNS
@@ -99,31 +107,41 @@ def measure(quick: bool = False, workers: Sequence[int] = WORKERS,
     load_start = list(os.getloadavg()) if hasattr(os, "getloadavg") else None  # (1, 5, 15 min)
     cfg = bench_config()
     sweep([cfg], [10**6], cache_dir=None, progress=False, scheduler=False)  # warm-up
-    local_seconds, local_cpu, local_records = timed_sweep(cfg, n_runs, scheduler=False)
+    before_seconds, before_cpu, local_records = timed_sweep(cfg, n_runs, scheduler=False)
     sweep([cfg], range(10**6, 10**6 + 4), jobs=2, cache_dir=None, progress=False,
           scheduler=False)  # warm-up: starts joblib's worker processes
     t0 = time.perf_counter()
     joblib_records = sweep([cfg], range(n_runs), jobs=2, cache_dir=None, progress=False,
                            scheduler=False)
     joblib_seconds = time.perf_counter() - t0
-    clusters = {}
+    rows = {}
     for w in workers:
         t0 = time.perf_counter()
         with LocalCluster(n_workers=w, threads_per_worker=1, processes=True,
                           dashboard_address=None, silence_logs=logging.ERROR) as lc:
             startup = time.perf_counter() - t0
             try:
-                clusters[str(w)] = {**on_cluster(lc.scheduler_address, n_runs, local_seconds,
-                                                 local_records, local_cpu),
-                                    "startup_seconds": startup}
+                rows[str(w)] = {**on_cluster(lc.scheduler_address, n_runs, local_records),
+                                "startup_seconds": startup}
             finally:
                 cluster.close_clients()
+    named = None
+    address = cluster.check_scheduler(scheduler) if scheduler is not None else None
+    if address is not None:
+        try:
+            named = {"address": address, **on_cluster(address, n_runs, local_records)}
+        finally:
+            cluster.close_clients()
+    after_seconds, after_cpu, _ = timed_sweep(cfg, n_runs, scheduler=False)
+    local_seconds, local_cpu = (before_seconds + after_seconds) / 2, (before_cpu + after_cpu) / 2
+    clusters = {w: compare(r, n_runs, local_seconds, local_cpu) for w, r in rows.items()}
     result = {
         "runs": n_runs, "config": cfg.name, "chunks_per_thread": cluster.CHUNKS_PER_THREAD,
         "load_average_at_start": load_start,
         "load_average_at_end": list(os.getloadavg()) if hasattr(os, "getloadavg") else None,
         "local": {"seconds": local_seconds, "seconds_per_run": local_seconds / n_runs,
-                  "cpu_seconds": local_cpu},
+                  "cpu_seconds": local_cpu, "seconds_before_after": [before_seconds, after_seconds],
+                  "cpu_seconds_before_after": [before_cpu, after_cpu]},
         "local_joblib_2": {"seconds": joblib_seconds, "speedup": local_seconds / joblib_seconds,
                            "records_identical": _canon(joblib_records) == _canon(local_records)},
         "local_cluster": clusters,
@@ -132,14 +150,7 @@ def measure(quick: bool = False, workers: Sequence[int] = WORKERS,
             clusters.get("2", {}).get("cpu_overhead_seconds_per_run"),
         "speedup": {w: c["speedup"] for w, c in clusters.items()},
     }
-    if scheduler is not None:
-        address = cluster.check_scheduler(scheduler)
-        if address is not None:
-            try:  # no CPU overhead: a remote scheduler's CPU is not counted
-                result["named_scheduler"] = {
-                    "address": address,
-                    **on_cluster(address, n_runs, local_seconds, local_records)}
-            finally:
-                cluster.close_clients()
+    if named is not None:  # no CPU overhead: a remote scheduler's CPU is not counted
+        result["named_scheduler"] = compare(named, n_runs, local_seconds, None)
     result["wall_seconds"] = time.perf_counter() - t_start
     return result
