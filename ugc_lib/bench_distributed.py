@@ -14,7 +14,8 @@ back, the client and scheduler sharing the machine's cores).
 speedup = local wall / cluster wall. Wall times from time.perf_counter.
 On a shared machine wall times move with the load, so CPU seconds are counted too (this
 process: client, scheduler and nannies of a LocalCluster; plus every worker process):
-cpu_overhead_seconds_per_run = (cluster CPU - local CPU) / runs.
+cpu_overhead_seconds_per_run = (cluster CPU - local CPU) / runs; the same for joblib on
+2 processes (its workers' CPU included), whose difference to 2 Dask workers is Dask's own.
 """
 
 from __future__ import annotations
@@ -59,6 +60,21 @@ def cpu_seconds() -> float:
 
     t = psutil.Process().cpu_times()
     return t.user + t.system
+
+
+def cpu_seconds_with_children() -> float:
+    """CPU seconds of this process and its live child processes (joblib's workers)."""
+    import psutil
+
+    me = psutil.Process()
+    total = cpu_seconds()
+    for child in me.children(recursive=True):
+        try:
+            t = child.cpu_times()
+        except psutil.NoSuchProcess:
+            continue
+        total += t.user + t.system
+    return total
 
 
 def timed_sweep(cfg: RunConfig, n_runs: int,
@@ -110,10 +126,11 @@ def measure(quick: bool = False, workers: Sequence[int] = WORKERS,
     before_seconds, before_cpu, local_records = timed_sweep(cfg, n_runs, scheduler=False)
     sweep([cfg], range(10**6, 10**6 + 4), jobs=2, cache_dir=None, progress=False,
           scheduler=False)  # warm-up: starts joblib's worker processes
-    t0 = time.perf_counter()
+    c0, t0 = cpu_seconds_with_children(), time.perf_counter()
     joblib_records = sweep([cfg], range(n_runs), jobs=2, cache_dir=None, progress=False,
                            scheduler=False)
     joblib_seconds = time.perf_counter() - t0
+    joblib_cpu = cpu_seconds_with_children() - c0
     rows = {}
     for w in workers:
         t0 = time.perf_counter()
@@ -143,11 +160,16 @@ def measure(quick: bool = False, workers: Sequence[int] = WORKERS,
                   "cpu_seconds": local_cpu, "seconds_before_after": [before_seconds, after_seconds],
                   "cpu_seconds_before_after": [before_cpu, after_cpu]},
         "local_joblib_2": {"seconds": joblib_seconds, "speedup": local_seconds / joblib_seconds,
+                           "cpu_seconds": joblib_cpu,
+                           "cpu_overhead_seconds_per_run": (joblib_cpu - local_cpu) / n_runs,
                            "records_identical": _canon(joblib_records) == _canon(local_records)},
         "local_cluster": clusters,
         "overhead_seconds_per_run_2_workers": clusters.get("2", {}).get("overhead_seconds_per_run"),
         "cpu_overhead_seconds_per_run_2_workers":
             clusters.get("2", {}).get("cpu_overhead_seconds_per_run"),
+        # the same parallelism without Dask: what is left is Dask's own cost
+        "cpu_seconds_per_run_2_workers_minus_joblib_2":
+            (clusters["2"]["cpu_seconds"] - joblib_cpu) / n_runs if "2" in clusters else None,
         "speedup": {w: c["speedup"] for w, c in clusters.items()},
     }
     if named is not None:  # no CPU overhead: a remote scheduler's CPU is not counted
