@@ -16,6 +16,9 @@ On a shared machine wall times move with the load, so CPU seconds are counted to
 process: client, scheduler and nannies of a LocalCluster; plus every worker process):
 cpu_overhead_seconds_per_run = (cluster CPU - local CPU) / runs; the same for joblib on
 2 processes (its workers' CPU included), whose difference to 2 Dask workers is Dask's own.
+A started cluster also burns CPU while idle (heartbeats, monitors), per wall second; under
+load the sweep's wall time stretches and that cost with it, so it is measured (10 s idle)
+and taken out in cpu_overhead_beyond_idle_seconds_per_run.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from .runner import sweep
 RUNS = 1000
 QUICK_RUNS = 40
 WORKERS = (1, 2)
+IDLE_SECONDS = 10.0  # the idle CPU of a started cluster is measured over this long
 
 
 def bench_config() -> RunConfig:
@@ -85,17 +89,33 @@ def timed_sweep(cfg: RunConfig, n_runs: int,
     return time.perf_counter() - t0, cpu_seconds() - c0, records
 
 
-def on_cluster(address: str, n_runs: int, local_records: Sequence[dict]) -> dict:
+def _cluster_cpu(client) -> tuple[float, dict]:
+    return cpu_seconds(), client.run(cpu_seconds)
+
+
+def _cpu_since(client, start: tuple[float, dict]) -> float:
+    own, workers = _cluster_cpu(client)
+    return own - start[0] + sum(workers[w] - start[1][w] for w in start[1] if w in workers)
+
+
+def on_cluster(address: str, n_runs: int, local_records: Sequence[dict],
+               idle_seconds: float = IDLE_SECONDS) -> dict:
     """The sweep on the cluster at address (already started): wall and CPU seconds.
-    cpu_seconds counts this process and the workers (a remote scheduler's CPU is not)."""
+
+    cpu_seconds counts this process and the workers (a remote scheduler's CPU is not).
+    idle_cpu_per_second: the same CPU count while nothing runs (heartbeats, monitors),
+    per wall second: a cost that grows with the sweep's wall time, not with its runs.
+    """
     client = cluster.get_client(address)
     client.run(_warm)  # every worker, untimed
-    before = client.run(cpu_seconds)
-    seconds, own_cpu, records = timed_sweep(bench_config(), n_runs, address)
-    after = client.run(cpu_seconds)
+    start, t0 = _cluster_cpu(client), time.perf_counter()
+    time.sleep(idle_seconds)
+    idle = _cpu_since(client, start) / (time.perf_counter() - t0)
+    start = _cluster_cpu(client)
+    seconds, _, records = timed_sweep(bench_config(), n_runs, address)
     return {"workers": len(client.nthreads()), "threads": sum(client.nthreads().values()),
-            "seconds": seconds,
-            "cpu_seconds": own_cpu + sum(after[w] - before[w] for w in before if w in after),
+            "seconds": seconds, "cpu_seconds": _cpu_since(client, start),
+            "idle_cpu_per_second": idle,
             "records_identical": _canon(records) == _canon(local_records)}
 
 
@@ -106,6 +126,9 @@ def compare(row: dict, n_runs: int, local_seconds: float, local_cpu: float | Non
            "speedup": local_seconds / row["seconds"]}
     if local_cpu is not None:
         out["cpu_overhead_seconds_per_run"] = (row["cpu_seconds"] - local_cpu) / n_runs
+        # what is left once the idle cost over the sweep's wall time is taken out
+        out["cpu_overhead_beyond_idle_seconds_per_run"] = (
+            row["cpu_seconds"] - row["idle_cpu_per_second"] * row["seconds"] - local_cpu) / n_runs
     return out
 
 
@@ -138,7 +161,8 @@ def measure(quick: bool = False, workers: Sequence[int] = WORKERS,
                           dashboard_address=None, silence_logs=logging.ERROR) as lc:
             startup = time.perf_counter() - t0
             try:
-                rows[str(w)] = {**on_cluster(lc.scheduler_address, n_runs, local_records),
+                rows[str(w)] = {**on_cluster(lc.scheduler_address, n_runs, local_records,
+                                             1.0 if quick else IDLE_SECONDS),
                                 "startup_seconds": startup}
             finally:
                 cluster.close_clients()
@@ -167,6 +191,8 @@ def measure(quick: bool = False, workers: Sequence[int] = WORKERS,
         "overhead_seconds_per_run_2_workers": clusters.get("2", {}).get("overhead_seconds_per_run"),
         "cpu_overhead_seconds_per_run_2_workers":
             clusters.get("2", {}).get("cpu_overhead_seconds_per_run"),
+        "cpu_overhead_beyond_idle_seconds_per_run_2_workers":
+            clusters.get("2", {}).get("cpu_overhead_beyond_idle_seconds_per_run"),
         # the same parallelism without Dask: what is left is Dask's own cost
         "cpu_seconds_per_run_2_workers_minus_joblib_2":
             (clusters["2"]["cpu_seconds"] - joblib_cpu) / n_runs if "2" in clusters else None,
