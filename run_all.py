@@ -7,6 +7,7 @@
     python run_all.py --smoke         # fast settings into reports/_smoke/ (nothing committed
                                       # is touched)
     python run_all.py -p seeds=[0,1]  # a parameter override (implies a separate --out)
+    python run_all.py --scheduler tcp://HOST:8786   # sweeps run on a Dask cluster
 
 Each notebook is built from its source notebooks/src/NN_name.py, executed into a
 temp file and renamed over notebooks/NN_name.ipynb only when it succeeds, so a
@@ -179,6 +180,9 @@ def main(argv: list[str] | None = None) -> int:
                     help="override a notebook parameter (python literal); needs --out or --smoke")
     ap.add_argument("--out", type=Path, help="output folder for an overridden run")
     ap.add_argument("--cell-timeout", type=int, default=600, help="seconds per cell")
+    ap.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                    help="run the notebooks' sweeps on this Dask scheduler (exported to the "
+                         "kernels as UGC_SCHEDULER; 'off': locally, whatever the environment)")
     args = ap.parse_args(argv)
 
     sources = discover()
@@ -203,6 +207,14 @@ def main(argv: list[str] | None = None) -> int:
 
     sys.path.insert(0, str(ROOT))
     from ugc_lib.report import parse_percent
+
+    if args.scheduler is not None:  # checked now: an unreachable scheduler fails before any run
+        from ugc_lib.cluster import ENV_SCHEDULER, check_scheduler
+        try:
+            address = check_scheduler(args.scheduler)
+        except (ValueError, ConnectionError) as err:
+            raise SystemExit(f"error: --scheduler: {err}") from None
+        os.environ[ENV_SCHEDULER] = address or "off"
 
     known = {n: notebook_parameters(parse_percent(sources[n].read_text())) for n in names}
     every = set().union(*known.values()) if known else set()

@@ -27,6 +27,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1,
                     help="torch threads (1: the training default, train.threads)")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--scheduler", metavar="tcp://HOST:PORT",
+                    help="also time the distributed sweep on this Dask scheduler")
     args = ap.parse_args(argv)
     if args.threads < 1:
         raise SystemExit(f"error: --threads={args.threads} must be >= 1")
@@ -34,13 +36,20 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("error: --quick needs --out elsewhere: it must not overwrite the "
                          "stored full benchmark")
     sys.path.insert(0, str(ROOT))
-    from ugc_lib import bench, bench_batched
+    from ugc_lib import bench, bench_batched, bench_distributed
 
+    if args.scheduler is not None:  # checked before the long local benchmarks
+        from ugc_lib.cluster import check_scheduler
+        try:
+            check_scheduler(args.scheduler)
+        except (ValueError, ConnectionError) as err:
+            raise SystemExit(f"error: --scheduler: {err}") from None
     given = sys.argv[1:] if argv is None else argv
     command = "python -m benchmarks" + ("".join(" " + shlex.quote(a) for a in given))
     result = bench.run_benchmarks(quick=args.quick, threads=args.threads, seed=args.seed,
                                   command=command)
     result["batched_seeds"] = bench_batched.batched_seeds(quick=args.quick, seed=args.seed)
+    result["distributed"] = bench_distributed.measure(quick=args.quick, scheduler=args.scheduler)
     path = bench.write(args.out, result)
     s = result["signature_speed"]["speedup_vs_loop"]
     print(f"wrote {path} in {result['wall_seconds']:.0f} s")
@@ -53,6 +62,10 @@ def main(argv: list[str] | None = None) -> int:
     for name, e in result["scaling"]["exponents"].items():
         print(f"scaling {name}: time ~ {e['x']}^{e['time']:.2f}, "
               f"peak memory ~ {e['x']}^{e['peak_memory']:.2f}")
+    d = result["distributed"]
+    print(f"distributed, {d['runs']} runs: overhead {d['overhead_seconds_per_run_2_workers']*1e3:.1f} "
+          f"ms/run on 2 workers; speedup " + ", ".join(
+              f"{w} worker(s) {x:.2f}x" for w, x in d["speedup"].items()))
     return 0
 
 

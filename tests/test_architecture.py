@@ -16,7 +16,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ugc_lib"
 # Bottom to top: a module may import only modules of a strictly lower layer (ARCHITECTURE.md).
 LAYERS = [
     {"version", "files", "repro", "intervals", "validation", "global_state", "data.base",
-     "data.image_folder", "gradients", "objectives", "cluster_scores"},
+     "data.image_folder", "gradients", "objectives", "cluster_scores", "cluster"},
     {"group_report", "user_models", "data.synthetic", "data.colored_digits", "grouping"},
     {"data", "fast_kmeans"},
     {"config"},
@@ -26,7 +26,7 @@ LAYERS = [
     {"batched"},
     {"runner"},
     {"studies", "theory", "your_data"},
-    {"claims", "diagnostics", "bench", "bench_batched", "tables"},
+    {"claims", "diagnostics", "bench", "bench_batched", "bench_distributed", "tables"},
     {"ledger", "figures", "readings"},
     {"readme_text"},
     {"report"},

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 from pathlib import Path
 
 import pytest
@@ -42,6 +43,31 @@ def test_out_cannot_be_the_committed_reports(monkeypatch):
     monkeypatch.setattr(run_all, "execute", lambda *a, **k: pytest.fail("ran a notebook"))
     with pytest.raises(SystemExit, match="overwrite"):
         run_all.main(["--only", "05", "--smoke", "--out", str(ROOT / "reports")])
+
+
+def test_unreachable_scheduler_is_an_error_before_running(monkeypatch):
+    import socket
+
+    monkeypatch.setattr(run_all, "execute", lambda *a, **k: pytest.fail("ran a notebook"))
+    monkeypatch.setenv("UGC_SCHEDULER_TIMEOUT", "1")
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: nothing listens there
+    with pytest.raises(SystemExit, match=f"--scheduler: no Dask scheduler answered at "
+                                         f"tcp://127.0.0.1:{port}"):
+        run_all.main(["--only", "05", "--scheduler", f"tcp://127.0.0.1:{port}"])
+    with pytest.raises(SystemExit, match="--scheduler: scheduler='host:1' is invalid"):
+        run_all.main(["--only", "05", "--scheduler", "host:1"])
+
+
+def test_scheduler_is_exported_to_the_kernels(monkeypatch, tmp_path):
+    seen = []
+    monkeypatch.setenv("UGC_SCHEDULER", "tcp://127.0.0.1:1")  # overridden by --scheduler off
+    monkeypatch.setattr(run_all, "execute", lambda name, *a, **k: seen.append(
+        os.environ["UGC_SCHEDULER"]) or ("failed", 0.1, "stop"))
+    assert run_all.main(["--only", "05", "--jobs", "1", "--scheduler", "off",
+                         "--out", str(tmp_path)]) == 1
+    assert seen == ["off"]
 
 
 def test_failing_notebook_gives_nonzero_exit_and_names_it(monkeypatch, capsys, tmp_path):

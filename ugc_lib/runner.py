@@ -22,6 +22,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from . import batched
+from .cluster import run_pairs, scheduler_address
 from .config import RunConfig
 from .files import write_atomically
 from .train import progress_disabled, run_experiment
@@ -34,7 +35,7 @@ from .version import __version__
 # that does not exist is skipped.
 RECORD_MODULES = ("config", "repro", "data", "models", "gradients", "grouping", "objectives",
                   "metrics", "cluster_scores", "train", "stacked", "batched", "batched_grouping",
-                  "fast_kmeans", "validation", "files", "version", "runner")
+                  "fast_kmeans", "validation", "files", "version", "cluster", "runner")
 
 
 def code_digest(package: Path) -> str:
@@ -199,12 +200,34 @@ def _groups(pairs: list[tuple[RunConfig, int]], missing: list[int], jobs: int
     return out
 
 
+def _run_chunk(chunk: list[tuple[RunConfig, int]]) -> list[dict]:
+    """One cluster task (a chunk of one config's consecutive seeds, cluster.plan_chunks):
+    trained as one stack where possible; the records go back to the client, which caches
+    them (no shared filesystem)."""
+    cfg = chunk[0][0]
+    if all(c == cfg for c, _ in chunk):
+        return _run_group(cfg, [s for _, s in chunk], None)
+    return [_run_quiet(c, s, None) for c, s in chunk]
+
+
+def _keep_remote(directory: Path | None, cfg: RunConfig, seed: int, rec: dict) -> None:
+    """A record from a cluster worker: same library as here, then cached by this client."""
+    if rec.get("version") != library_version():
+        raise RuntimeError(f"a Dask worker ran ugc_lib {rec.get('version')}, this client "
+                           f"{library_version()}: start the workers from the same checkout")
+    if directory is not None:
+        atomic_write_json(directory / f"{cache_key(cfg, seed)}.json", rec)
+
+
 def sweep(configs: Sequence[RunConfig], seeds: Iterable[int], jobs: int = 1,
-          cache_dir: Path | str | None | bool = True, progress: bool | None = None) -> list[dict]:
+          cache_dir: Path | str | None | bool = True, progress: bool | None = None,
+          scheduler: str | bool | None = None) -> list[dict]:
     """Every (config, seed) pair, in input order. Cached records are read here; the
     missing seeds of each config are trained together as one stack (batched.py; records
     equal to one-at-a-time runs) and cached per (config, seed) as run caches them.
-    Groups go to worker processes when jobs > 1 and there is more than one."""
+    Groups go to worker processes when jobs > 1 and there is more than one, or to a Dask
+    cluster when one is named (scheduler=, else UGC_SCHEDULER; see cluster.py; jobs is
+    then unused)."""
     configs, seeds = list(configs), [check_seed(s) for s in seeds]  # iterators read once
     for cfg in configs:
         if not isinstance(cfg, RunConfig):
@@ -223,14 +246,25 @@ def sweep(configs: Sequence[RunConfig], seeds: Iterable[int], jobs: int = 1,
     if missing and not progress_disabled(progress):
         from tqdm.auto import tqdm
         bar = tqdm(total=len(missing), desc="runs", leave=False)
-    groups = _groups(pairs, missing, jobs)
-    seeds_of = [[pairs[i][1] for i in idx] for _, idx in groups]
-    if jobs == 1 or len(groups) <= 1:
-        computed = (_run_group(cfg, s, cache_dir) for (cfg, _), s in zip(groups, seeds_of))
+    address = scheduler_address(scheduler)  # None: the local path below
+    if missing and address is not None:  # connects and submits now, or fails before any work
+        done = ((missing[j], rec) for j, rec in
+                run_pairs(_run_chunk, [pairs[i] for i in missing], address))
+        for i, rec in done:
+            _keep_remote(directory, *pairs[i], rec)
+            records[i] = rec
+            if bar is not None:
+                bar.update(1)
+        groups, computed = [], iter(())
     else:
-        from joblib import Parallel, delayed
-        computed = Parallel(n_jobs=jobs, return_as="generator")(
-            delayed(_run_group)(cfg, s, cache_dir) for (cfg, _), s in zip(groups, seeds_of))
+        groups = _groups(pairs, missing, jobs)
+        seeds_of = [[pairs[i][1] for i in idx] for _, idx in groups]
+        if jobs == 1 or len(groups) <= 1:
+            computed = (_run_group(cfg, s, cache_dir) for (cfg, _), s in zip(groups, seeds_of))
+        else:
+            from joblib import Parallel, delayed
+            computed = Parallel(n_jobs=jobs, return_as="generator")(
+                delayed(_run_group)(cfg, s, cache_dir) for (cfg, _), s in zip(groups, seeds_of))
     for (_, idx), recs in zip(groups, computed):
         for i, rec in zip(idx, recs):
             records[i] = rec
