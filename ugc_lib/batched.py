@@ -164,8 +164,8 @@ def fit_batched(cfg: RunConfig, Xs: Sequence[np.ndarray], ys: Sequence[np.ndarra
     problem = batch_problem(cfg)
     if problem is not None:
         raise CannotBatch(f"cannot batch this config: {problem}")
-    if len(Xs) != len(seeds) or len(ys) != len(seeds):
-        raise ValueError("Xs, ys and seeds must have one entry per seed")
+    if not seeds or len(Xs) != len(seeds) or len(ys) != len(seeds):
+        raise ValueError("Xs, ys and seeds must have one entry per seed, and at least one")
     if len({x.shape for x in Xs}) != 1:
         raise CannotBatch(f"the seeds' training sets differ in shape "
                           f"({sorted({x.shape for x in Xs})}): one stack needs one shape")
