@@ -3,10 +3,12 @@
 run_batched(cfg, seeds) returns, for each seed, the record train.run_experiment(cfg, seed)
 returns: same data (data.make_dataset per seed), same initial weights (seed_everything
 then models.build_model, as train.fit draws them), same batch order (one
-torch.Generator per seed), same pseudo-groups, and every seed's arithmetic done in the
-order of its single run (stacked.py, batched_grouping.py), so the records agree bitwise
-on this machine (tests/test_batched.py). Only "timings" differ: each record holds the
-batch's phase times divided by S, i.e. the amortised cost of one run.
+torch.Generator per seed), same pseudo-groups, and every seed's arithmetic done as in
+its single run: the same BLAS calls on operands aligned as a single run's are
+(stacked.py), convolutions seed by seed, the same k-means labels (fast_kmeans.py), the
+same metrics (metrics.split_metrics_batched, cluster_scores.py). So the records agree
+bitwise (tests/test_batched.py, on the pinned torch / MKL). Only "timings" differ: each
+record holds the batch's phase times divided by S, the amortised cost of one run.
 
 The summed loss sum_s loss_s gives each seed's parameters exactly its own gradient, and
 Adam / SGD are elementwise, so one optimizer over the stacked parameters is S optimizers.
@@ -164,8 +166,8 @@ def fit_batched(cfg: RunConfig, Xs: Sequence[np.ndarray], ys: Sequence[np.ndarra
     problem = batch_problem(cfg)
     if problem is not None:
         raise CannotBatch(f"cannot batch this config: {problem}")
-    if len(Xs) != len(seeds) or len(ys) != len(seeds):
-        raise ValueError("Xs, ys and seeds must have one entry per seed")
+    if not seeds or len(Xs) != len(seeds) or len(ys) != len(seeds):
+        raise ValueError("Xs, ys and seeds must have one entry per seed, and at least one")
     if len({x.shape for x in Xs}) != 1:
         raise CannotBatch(f"the seeds' training sets differ in shape "
                           f"({sorted({x.shape for x in Xs})}): one stack needs one shape")

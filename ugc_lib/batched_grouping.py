@@ -48,17 +48,21 @@ def closed_form_signatures(stack: StackedModel, X: torch.Tensor, y: torch.Tensor
 
     Row blocks as in gradients.signatures (the same forward shapes, hence the same
     rounding): X (S_b, N, input_dim), y (S_b, N), the training sets of those seeds.
+    (A single run's blocks start on aligned rows whenever the block is a multiple of 4
+    rows, i.e. unless the signature has over 16,384 columns and N exceeds one block;
+    stacked_linear always aligns its operands.)
     """
     n_classes, h_dim = stack.stacked[stack.param_names.index("final.weight")].shape[1:]
     n_params = n_classes * h_dim + (n_classes if include_bias else 0)
     out = np.empty((X.shape[0], X.shape[1], n_params), dtype=np.float64)
+    out_t = torch.from_numpy(out)  # shares out's memory
     for sl in _batches(X.shape[1], _batch_rows("closed_form", n_params, None, MAX_FLOATS)):
         h = stack.features(X[:, sl], seeds)  # (S_b, B, H)
         p = F.softmax(stack.final(h, seeds), dim=2)  # (S_b, B, C)
         delta = p - F.one_hot(y[:, sl], n_classes).to(p.dtype)  # (S_b, B, C) dL/dlogits
         g_w = (delta[..., :, None] * h[..., None, :]).reshape(*h.shape[:2], -1)  # (S_b, B, C*H)
         G = torch.cat([g_w, delta], dim=2) if include_bias else g_w
-        out[:, sl] = G.cpu().double().numpy()
+        out_t[:, sl].copy_(G)  # float32 -> float64 (exact) in one pass, as .double() gives
     return out
 
 
