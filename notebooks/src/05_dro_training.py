@@ -18,7 +18,7 @@
 # The verdict rules are fixed in `ugc_lib/claims.py` and printed with each verdict.
 
 # %% tags=["parameters"]
-n_seeds = 50  # at least claims.MIN_SEEDS; the same seeds as notebook 12, so runs are shared
+n_seeds = 100  # at least claims.MIN_SEEDS; the same seeds as notebook 12, so runs are shared
 paper_seeds = [0, 1, 2]
 jobs = 1
 figures_dir = "../reports/figures"

@@ -15,7 +15,7 @@
 # (`ugc_lib/claims.py`, printed below) use the training curves, Fig. 1 (a).
 
 # %% tags=["parameters"]
-n_seeds = 50  # at least claims.MIN_SEEDS; the same seeds as notebook 12, so runs are shared
+n_seeds = 100  # at least claims.MIN_SEEDS; the same seeds as notebook 12, so runs are shared
 jobs = 1
 figures_dir = "../reports/figures"
 results_dir = "../reports/results"

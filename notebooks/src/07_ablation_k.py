@@ -13,7 +13,7 @@
 # mean training WGA over all epochs (area under the curve), paired by seed against k = 2.
 
 # %% tags=["parameters"]
-n_seeds = 50  # at least claims.MIN_SEEDS; the same seeds as notebook 12, so runs are shared
+n_seeds = 100  # at least claims.MIN_SEEDS; the same seeds as notebook 12, so runs are shared
 jobs = 1
 figures_dir = "../reports/figures"
 results_dir = "../reports/results"

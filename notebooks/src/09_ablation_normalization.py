@@ -9,7 +9,7 @@
 # s is 0/1 either way). Same seeds, so the comparison is paired.
 
 # %% tags=["parameters"]
-n_seeds = 50  # at least claims.MIN_SEEDS; the same seeds as notebook 12, so runs are shared
+n_seeds = 100  # at least claims.MIN_SEEDS; the same seeds as notebook 12, so runs are shared
 jobs = 1
 figures_dir = "../reports/figures"
 results_dir = "../reports/results"

@@ -10,7 +10,7 @@
 # UGC applied to that linear model (its final layer is the whole model).
 
 # %% tags=["parameters"]
-n_seeds = 50  # at least claims.MIN_SEEDS; the same seeds as notebook 12, so runs are shared
+n_seeds = 100  # at least claims.MIN_SEEDS; the same seeds as notebook 12, so runs are shared
 jobs = 1
 figures_dir = "../reports/figures"
 results_dir = "../reports/results"

@@ -19,7 +19,7 @@
 # whether changing it flips a verdict (each alternative is run, not argued).
 
 # %% tags=["parameters"]
-n_seeds = 50
+n_seeds = 100
 n_seeds_cnn = 20
 deviation_seeds = 20  # both sides of every flip check: budget (8,000+ runs per 20 seeds)
 paper_seeds = [0, 1, 2]
