@@ -78,9 +78,9 @@ def theory(results: dict) -> str:
     verdicts = [v for v in results[NB["03"]]["verdicts"] if v["id"] == "C4"]
     if not verdicts:
         raise KeyError(f"{NB['03']} saved no C4 verdict: rerun it with run_all.py")
-    a = all(v["detail"]["a_cosine_ok"] for v in verdicts)
-    b = any(v["detail"]["b_minority_f1_ok"] for v in verdicts)
-    f1 = [v["detail"]["minority_f1"][0] for v in verdicts]
+    a = all(v["parts"][0]["outcome"] == "holds" for v in verdicts)  # (a) cosine above 0.95
+    b = any(v["parts"][1]["outcome"] == "holds" for v in verdicts)  # (b) minority F1 above 0.5
+    f1 = [v["parts"][1]["mean"] for v in verdicts]
     head = ("holds only in its algebra" if a and not b else "holds" if a and b else "fails")
     return (f"**The theory {head}** (03; C4: {by_preset({v['preset']: v['verdict'] for v in verdicts})}): "
             f"for a linear model with small initialisation and squared loss the gradient is −y·x "

@@ -183,7 +183,7 @@ f1_max = max(e.mean for e in R.column(ari_table, "minority F1"))
 larger_k = [k for k in studies.KS if k != k_small]
 small_shares = [R.cell(size_table, "smallest_cluster_share", preset=p, grouping__k=k).mean for p in presets for k in larger_k]
 c1_words = {v.verdict for v in c1_verdicts}
-c1_f1 = [v.detail["minority_f1"][0] for v in c1_verdicts]
+c1_f1 = [v.parts[2]["mean"] for v in c1_verdicts]  # the minority-F1 part
 runs = len(checks)
 all_same = {c: bool(checks[c].all()) for c in ("clusters_identical", "signatures_identical",
                                                "weights_identical", "predictions_identical")}

@@ -158,7 +158,7 @@ erm_maj = [g("paper_text", "ERM", grp).mean for grp in MAJORITY]
 erm_min = [g("paper_text", "ERM", grp).mean for grp in MINORITY]
 erm_by_colour = min(erm_maj) > 0.95 and max(erm_min) < 0.05
 erm_zero = all((seeds_of(p, "ERM", "wga_ys") == 0).all() for p in PRESETS)
-global_fixes = any(v[(p, "ys")].detail["a_wga_gain"] for p in PRESETS)
+global_fixes = any(v[(p, "ys")].parts[0]["outcome"] == claims.HOLDS for p in PRESETS)  # UGC - ERM
 text_zero = bool((seeds_of("paper_text", "UGC (global)", "wga_ys") == 0).all())
 code_wins = round(v[("paper_code", "ys")].detail["ugc_beats_erm_frac"] * n)
 pure = rc("paper_text", "UGC (global)", "minority precision").mean == 1
@@ -214,7 +214,7 @@ display(Markdown(f"""
    ×{jtt_lambda:g} {"makes it outweigh the majority and flips the model to the opposite colour rule" if jtt_flips else "changes the model"}
    ({R.span(jtt_min)} on the minority groups, {R.span(jtt_maj)} on the majority ones).
 
-**C12.** Under the rule fixed beforehand: {"; ".join(f"`{p}`: {v[(p, 'ys')].verdict} on WGA(y,s) (WGA-gain condition {'holds' if v[(p, 'ys')].detail['a_wga_gain'] else 'fails'}, minority-F1 condition {'holds' if v[(p, 'ys')].detail['b_minority_f1'] else 'fails'}), {v[(p, 's')].verdict} on WGA(s)" for p in PRESETS)}.
+**C12.** Under the rule fixed beforehand: {"; ".join(f"`{p}`: {v[(p, 'ys')].verdict} on WGA(y,s) (WGA-gain part {v[(p, 'ys')].parts[0]['outcome']}, minority-F1 part {v[(p, 'ys')].parts[1]['outcome']}), {v[(p, 's')].verdict} on WGA(s)" for p in PRESETS)}.
 "UGC scales to complex models" is {"not supported for UGC as the paper runs it" if not reproduced_any else "supported under at least one preset and definition"}{"; clustering per class, as GRASP does, does recover the groups" if all(exact.values()) else ""}.
 """))
 
