@@ -18,6 +18,7 @@ import nbformat
 import pytest
 
 from ugc_lib import nbcompare
+from ugc_lib.testmode import DEVIATIONS_ENV, SELECTION_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "notebooks"
@@ -31,10 +32,10 @@ CELL_TIMEOUT_S = 1200
 
 def _selected() -> list[str]:
     names = sorted(p.stem for p in NOTEBOOKS.glob("[0-9][0-9]_*.ipynb"))
-    chosen = [n for n in os.environ.get("UGC_NOTEBOOKS", "").split(",") if n]
+    chosen = [n for n in os.environ.get(SELECTION_ENV, "").split(",") if n]
     unknown = sorted(set(chosen) - set(names))
     if unknown:
-        raise ValueError(f"UGC_NOTEBOOKS names unknown notebooks {unknown}; allowed: {names}")
+        raise ValueError(f"{SELECTION_ENV} names unknown notebooks {unknown}; allowed: {names}")
     return chosen or names
 
 
@@ -60,12 +61,14 @@ def _execute(ref_path: Path, out_dir: Path):
 
 
 def _record(name: str, result: nbcompare.Comparison) -> None:
-    folder = os.environ.get("UGC_DEVIATIONS_DIR")
+    """Leave this notebook's largest deviations for ugc_lib.testmode's summary."""
+    folder = os.environ.get(DEVIATIONS_ENV)
     if folder:
-        as_dict = lambda d: {"size": d.size, "share": d.share, "ref": d.ref, "new": d.new,  # noqa: E731
-                             "allowed": d.allowed, "where": d.where}
+        as_dict = lambda d: {"size": d.size, "share": d.share, "ref": d.ref,  # noqa: E731
+                             "new": d.new, "allowed": d.allowed, "where": d.where}
+        nearest = result.largest(lambda d: d.share)
         summary = {"largest": {k: as_dict(d) for k, d in result.largest().items()},
-                   "nearest": {k: as_dict(d) for k, d in result.largest(lambda d: d.share).items()}}
+                   "nearest": {k: as_dict(d) for k, d in nearest.items()}}
         (Path(folder) / f"{name}.json").write_text(json.dumps(summary, indent=1))
 
 
@@ -82,10 +85,15 @@ def test_notebook_outputs_within_tolerance(name, tmp_path):
         ref_results = json.loads(committed.read_text())
         result.extend(nbcompare.compare_json(ref_results, json.loads(new.read_text()),
                                              f"results/{name}.json"))
-        for fig in ref_results.get("figures", []):  # each figure it names exists, as a real PNG
+    if "figures_dir" in params:  # the committed figures, again, as real PNG (pixels not compared)
+        written = {p.stem for p in Path(params["figures_dir"]).glob("*.png")}
+        named = set(ref_results.get("figures", [])) if "results_dir" in params else set()
+        for fig in sorted(written | named):
             png = Path(params["figures_dir"]) / f"{fig}.png"
             if not (png.is_file() and png.read_bytes()[:8] == nbcompare.PNG_SIGNATURE):
                 result.failures.append(f"{name}: figure {fig} not written as a PNG")
+            elif not (REPORTS / "figures" / png.name).is_file():
+                result.failures.append(f"{name}: figure {fig} is not among the committed ones")
     if "claims_path" in params:
         result.extend(nbcompare.compare_claims(json.loads((REPORTS / "claims.json").read_text()),
                                                json.loads(Path(params["claims_path"]).read_text())))

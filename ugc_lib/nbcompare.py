@@ -1,4 +1,4 @@
-"""Compare re-executed notebook outputs and result JSON with the committed ones, numbers within tolerance."""
+"""Compare re-executed notebook outputs and result JSON with the committed ones, within tolerances."""
 
 from __future__ import annotations
 
@@ -101,11 +101,13 @@ class Comparison:
             a, b = shown or (repr(ref), repr(new))
             scale = f", {tol.width:g} x pooled interval width {width:.3g}" if tol.width else ""
             self.failures.append(f"{where}: {kind} {a} -> {b} beyond its tolerance "
-                                 f"{allowed(kind, ref, width):.3g} (abs {tol.abs:g}, rel {tol.rel:g}{scale})")
+                                 f"{allowed(kind, ref, width):.3g} (abs {tol.abs:g}, "
+                                 f"rel {tol.rel:g}{scale})")
 
 
 def allowed(kind: str, ref: float, width: float = 0.0) -> float:
-    """The largest |new - ref| that passes for a number of this kind (width: pooled interval width)."""
+    """The largest |new - ref| that passes for a number of this kind (width: the pooled
+    interval width)."""
     if kind not in TOLERANCES:
         raise ValueError(f"unknown number kind {kind!r}; allowed: {sorted(TOLERANCES)}")
     tol = TOLERANCES[kind]
@@ -129,11 +131,13 @@ def split_numbers(text: str) -> tuple[list[str], list[tuple[str, str, float]]]:
     literals = [m.group() for m in matches]
     kinds = [kind_of(lit, pieces[i], pieces[i + 1], pieces[i + 2] if i + 2 < len(pieces) else "")
              for i, lit in enumerate(literals)]
-    widths = []
-    for i, kind in enumerate(kinds):
-        lo_hi = {"mean": (i + 1, i + 2), "bound": (i, i + 1) if i + 1 < len(kinds)
-                 and kinds[i + 1] == "bound" and OPEN.search(pieces[i]) else (i - 1, i)}.get(kind)
-        widths.append(abs(float(literals[lo_hi[1]]) - float(literals[lo_hi[0]])) if lo_hi else 0.0)
+    widths = [0.0] * len(literals)
+    for i in range(len(literals) - 1):  # "[lo, hi]": both ends, and the mean before it
+        if kinds[i] == kinds[i + 1] == "bound" and COMMA.fullmatch(pieces[i + 1]):
+            width = abs(float(literals[i + 1]) - float(literals[i]))
+            widths[i] = widths[i + 1] = width
+            if i > 0 and kinds[i - 1] == "mean":
+                widths[i - 1] = width
     return pieces, list(zip(literals, kinds, widths))
 
 
@@ -163,7 +167,8 @@ def compare_text(ref: str, new: str, where: str = "") -> Comparison:
     out = Comparison()
     ref_pieces, ref_nums = split_numbers(ref)
     new_pieces, new_nums = split_numbers(new)
-    if len(ref_nums) != len(new_nums) or [_norm(p) for p in ref_pieces] != [_norm(p) for p in new_pieces]:
+    if (len(ref_nums) != len(new_nums)
+            or [_norm(p) for p in ref_pieces] != [_norm(p) for p in new_pieces]):
         out.failures.append(f"{where}: text differs{_first_difference(ref, new)}")
         return out
     for (r_lit, kind, r_width), (n_lit, n_kind, n_width) in zip(ref_nums, new_nums):
@@ -188,20 +193,23 @@ def interval_of(ref) -> tuple[dict, float] | None:
     """A JSON interval: ({key or index: kind}, width) for {"mean", "ci_low", "ci_high"} (a
     claims.json row) or a [mean, lo, hi] list (a verdict's detail) with lo <= mean <= hi."""
     if isinstance(ref, dict) and all(_is_float(ref.get(k)) for k in ("mean", "ci_low", "ci_high")):
-        return {"mean": "mean", "ci_low": "bound", "ci_high": "bound"}, ref["ci_high"] - ref["ci_low"]
+        return ({"mean": "mean", "ci_low": "bound", "ci_high": "bound"},
+                ref["ci_high"] - ref["ci_low"])
     if (isinstance(ref, list) and len(ref) == 3 and all(_is_float(x) for x in ref)
             and any(isinstance(x, float) for x in ref) and ref[1] <= ref[0] <= ref[2]):
         return {0: "mean", 1: "bound", 2: "bound"}, ref[2] - ref[1]
     return None
 
 
-def compare_json(ref, new, where: str = "", kind: str | None = None, width: float = 0.0) -> Comparison:
+def compare_json(ref, new, where: str = "", kind: str | None = None,
+                 width: float = 0.0) -> Comparison:
     """Same keys, lengths and types; strings by compare_text; ints exactly; floats as
     "decimal", or as "mean"/"bound" inside an interval (see interval_of)."""
     out = Comparison()
     if isinstance(ref, (dict, list)) and type(ref) is type(new):
         if len(ref) != len(new) or (isinstance(ref, dict) and set(ref) != set(new)):
-            out.failures.append(f"{where}: structure differs: committed {_shape(ref)}, now {_shape(new)}")
+            out.failures.append(f"{where}: structure differs: committed {_shape(ref)}, "
+                                f"now {_shape(new)}")
             return out
         kinds, width = interval_of(ref) or ({}, 0.0)
         if kinds:
@@ -242,7 +250,8 @@ def compare_claims(ref: dict, new: dict) -> Comparison:
     for k, row in ref_rows.items():
         where = "claims.json " + "/".join(k)
         if row["verdict"] != new_rows[k]["verdict"]:
-            out.failures.append(f"{where}: verdict {row['verdict']!r} -> {new_rows[k]['verdict']!r}")
+            out.failures.append(f"{where}: verdict {row['verdict']!r} -> "
+                                f"{new_rows[k]['verdict']!r}")
         out.extend(compare_json(row, new_rows[k], where))
     return out
 
@@ -277,8 +286,9 @@ def coalesce(outputs: list) -> list[dict]:
         o = dict(o)
         if o.get("output_type") == "stream":
             o["text"] = _text(o["text"])
-            if merged and merged[-1].get("output_type") == "stream" and merged[-1]["name"] == o["name"]:
-                merged[-1]["text"] += o["text"]
+            last = merged[-1] if merged else {}
+            if last.get("output_type") == "stream" and last["name"] == o["name"]:
+                last["text"] += o["text"]
                 continue
         merged.append(o)
     return merged
@@ -294,13 +304,15 @@ def is_png(b64: str) -> bool:
 def compare_outputs(ref: list, new: list, where: str,
                     sanitizers: list[tuple[str, str]] = ()) -> Comparison:
     """One cell: the same outputs in the same order; text by compare_text after sanitizing;
-    an image where there was one (its pixels are not compared: see the module's README note)."""
+    a PNG where there was one (its pixels are not compared: anti-aliasing turns any moved
+    line into other pixels)."""
     out = Comparison()
     ref, new = coalesce(ref), coalesce(new)
-    kinds = lambda outs: [(o["output_type"], o.get("name"), sorted(o.get("data", {})))  # noqa: E731
+    shape = lambda outs: [(o["output_type"], o.get("name"), sorted(o.get("data", {})))  # noqa: E731
                           for o in outs]
-    if kinds(ref) != kinds(new):
-        out.failures.append(f"{where}: outputs differ in kind: committed {kinds(ref)}, now {kinds(new)}")
+    if shape(ref) != shape(new):
+        out.failures.append(f"{where}: outputs differ in kind: committed {shape(ref)}, "
+                            f"now {shape(new)}")
         return out
     for i, (r, n) in enumerate(zip(ref, new)):
         at = f"{where} output {i}"
@@ -324,7 +336,8 @@ def compare_outputs(ref: list, new: list, where: str,
     return out
 
 
-def compare_notebooks(ref_nb, new_nb, name: str, sanitizers: list[tuple[str, str]] = ()) -> Comparison:
+def compare_notebooks(ref_nb, new_nb, name: str,
+                      sanitizers: list[tuple[str, str]] = ()) -> Comparison:
     """Every code cell's outputs; cell sources must be the same (the same notebook was run).
     A cell tagged "injected-parameters" (papermill's, redirecting the outputs) is skipped."""
     out = Comparison()
@@ -332,7 +345,8 @@ def compare_notebooks(ref_nb, new_nb, name: str, sanitizers: list[tuple[str, str
                        "injected-parameters" not in c.get("metadata", {}).get("tags", [])]
     ref_cells, new_cells = code(ref_nb), code(new_nb)
     if [_text(c["source"]) for c in ref_cells] != [_text(c["source"]) for c in new_cells]:
-        out.failures.append(f"{name}: the executed notebook's code cells differ from the committed ones")
+        out.failures.append(f"{name}: the executed notebook's code cells differ from the "
+                            "committed ones")
         return out
     for i, (r, n) in enumerate(zip(ref_cells, new_cells)):
         out.extend(compare_outputs(r.get("outputs", []), n.get("outputs", []),
