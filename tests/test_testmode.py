@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import importlib.util
 import json
+import os
+import subprocess
+import sys
 
 import pytest
 
@@ -53,7 +56,26 @@ def test_pytest_arguments_per_mode():
                      "notebooks/nbval_sanitize.cfg"]  # the command `make test` ran before
     assert "notebooks/05_dro_training.ipynb" in exact and "notebooks/nbval_sanitize.cfg" in exact
     tolerant = testmode.runner_args("tolerant", ["05_dro_training"], unit=False)
-    assert tolerant == ["-q", "tests/tolerant_notebooks.py", "-p", "ugc_lib.testmode"]
+    assert tolerant[-1] == "tests/tolerant_notebooks.py" and "ugc_lib.testmode" in tolerant
+
+
+@pytest.mark.parametrize("unit", [True, False])
+def test_tolerant_arguments_collect_the_notebook_checks(unit, tmp_path):
+    """pytest collects tests/tolerant_notebooks.py with or without the unit tests' folder
+    (a file argument inside a folder argument is otherwise dropped). A stand-in tree keeps
+    this fast."""
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_unit.py").write_text("def test_unit():\n    pass\n")
+    (tmp_path / "tests" / testmode.TOLERANT_TESTS.name).write_text("def test_nb():\n    pass\n")
+    args = testmode.runner_args("tolerant", ["05_dro_training"], unit)
+    plugin = args.index("ugc_lib.testmode")  # its summary hook plays no part in collection
+    args = [a for i, a in enumerate(args) if a != "-q" and i not in (plugin - 1, plugin)]
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", *args],
+                          cwd=tmp_path, capture_output=True, text=True,
+                          env={**os.environ, "PYTEST_DISABLE_PLUGIN_AUTOLOAD": "1"})
+    ids = done.stdout.splitlines()
+    assert f"tests/{testmode.TOLERANT_TESTS.name}::test_nb" in ids, done.stdout + done.stderr
+    assert ("tests/test_unit.py::test_unit" in ids) == unit
 
 
 def test_notebook_selection_by_number_or_name():
