@@ -268,6 +268,9 @@ def main(argv: list[str] | None = None) -> int:
         from ugc_lib.report import write_index
         write_index(report_dir, list(sources))
         print(f"wrote {report_dir / 'index.html'}")
+        if names == list(sources):  # a full run: where every output was made (picks the test mode)
+            from ugc_lib import platform_record
+            print(f"wrote {platform_record.write(report_dir / 'platform.json')}")
         if out is None:
             from ugc_lib.report import update_readme
             update_readme(ROOT / "README.md", report_dir)

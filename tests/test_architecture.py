@@ -16,8 +16,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ugc_lib"
 # Bottom to top: a module may import only modules of a strictly lower layer (ARCHITECTURE.md).
 LAYERS = [
     {"version", "files", "repro", "intervals", "validation", "global_state", "data.base",
-     "data.image_folder", "gradients", "objectives", "cluster_scores", "cluster"},
-    {"group_report", "user_models", "data.synthetic", "data.colored_digits", "grouping"},
+     "data.image_folder", "gradients", "objectives", "cluster_scores", "cluster",
+     "platform_record", "nbcompare"},
+    {"group_report", "user_models", "data.synthetic", "data.colored_digits", "grouping",
+     "testmode"},
     {"data", "fast_kmeans"},
     {"config"},
     {"models", "metrics"},
