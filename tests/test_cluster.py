@@ -268,6 +268,9 @@ def test_cuda_runs_go_to_gpu_workers(local_cluster, by_value):
     finally:
         worker.terminate()
         worker.wait(timeout=60)
+        deadline = time.monotonic() + 60  # later tests expect the two workers of the fixture
+        while len(client.nthreads()) > 2 and time.monotonic() < deadline:
+            time.sleep(0.1)
     assert sorted(got) == list(range(len(pairs)))
     assert {got[i]["worker"] for i in range(6)} == {"gpu-worker"}
     assert all(got[i]["device"] == "cuda" and got[i]["seed"] == i for i in range(6))
