@@ -33,7 +33,7 @@ NOTEBOOKS = ROOT / "notebooks"
 SOURCES = NOTEBOOKS / "src"
 REPORTS = ROOT / "reports"
 SMOKE_PARAMS = {"seeds": [0, 1], "n_seeds": 2, "n_seeds_cnn": 2, "paper_seeds": [0, 1],
-                "pilot_seeds": [1000, 1001], "deviation_seeds": 2,
+                "pilot_seeds": [1000, 1001], "deviation_seeds": 2, "weight_decay_seeds": 2,
                 "jobs": 1}  # fast settings for --smoke
 SMOKE_OUT = REPORTS / "_smoke"
 # Parameters that name a user's file: a relative path is taken from the caller's working

@@ -31,8 +31,11 @@ ALL_STUDIES = ("headline", "lr", "k", "reweighting", "normalization", "weight_de
 def evaluate(base: RunConfig, seeds: Sequence[int], jobs: int = 1,
              hooks: dict[str, FrameHook] | None = None,
              options: dict[str, dict] | None = None,
-             studies: Sequence[str] = ALL_STUDIES) -> list[Verdict]:
+             studies: Sequence[str] = ALL_STUDIES,
+             study_seeds: dict[str, Sequence[int]] | None = None) -> list[Verdict]:
     """Verdicts of every registered rule whose study is in `studies`, for one base config.
+    study_seeds gives a study its own seeds (more than `seeds` where a verdict needed more
+    to be decided); the others use `seeds`.
 
     Order: the rules with one verdict per claim, in registry order, then for each WGA
     definition the per-definition rules in registry order. hooks transform a study's
@@ -43,7 +46,8 @@ def evaluate(base: RunConfig, seeds: Sequence[int], jobs: int = 1,
     unknown = sorted(set(studies) - readable)
     if unknown:
         raise ValueError(f"unknown studies {unknown}: allowed {sorted(readable)}")
-    frames = {s: to_frame(sweep(study_configs(s, base), seeds, jobs=jobs)) for s in studies}
+    frames = {s: to_frame(sweep(study_configs(s, base), (study_seeds or {}).get(s, seeds),
+                                jobs=jobs)) for s in studies}
     for study in frames:
         if study in VARIANTS:
             frames[study] = add_variant(frames[study], study)
