@@ -102,7 +102,13 @@ def test_claims_json_meets_the_seed_floors_and_is_stable():
     assert meta["n_seeds"]["synthetic"] >= claims.MIN_SEEDS
     assert meta["n_seeds"]["cnn (C12)"] >= claims.MIN_SEEDS_CNN
     assert "BCa" in meta["ci_method"]
-    assert meta["stability"]["decisive_flips"] == 0
+    st = meta["stability"]
+    assert st["decisive_flips_left"] == 0  # every flip is settled as inconclusive by the rule
+    assert len(st["settled_as_inconclusive"]) == st["decisive_flips"]
+    rows = {(r["id"], r["preset"], r["definition"]): r["verdict"] for r in meta["claims"]}
+    for key in st["settled_as_inconclusive"]:
+        cid, preset, definition = key.split(" ")
+        assert rows[(cid, preset, definition)] == "inconclusive"
     assert any(a["claims"] == "C1" for a in meta["amendments"])
     rows = meta["claims"]
     for row in rows:

@@ -595,7 +595,29 @@ AMENDMENTS: list[Amendment] = [
               "5-seed percentile interval undercovered, and 'the paper's value lies in the CI' "
               "rewarded wide intervals. Written after the v1 5-seed numbers were seen, before "
               "any 50-seed number", "see the v1 -> v2 table"),
+    Amendment("all", "2026-11-29", "the stability rule of shared/STATISTICS.md is applied to "
+              "the ledger (settle_by_halves): a verdict whose two seed halves disagree "
+              "decisively is inconclusive at that number of seeds",
+              "after adding seeds (50 -> 100, and 300 for C10's study), one verdict still "
+              "flipped between halves (C10, paper_code, WGA(y,s)): its moderate-decay part "
+              "sits on its threshold, where no affordable n decides it. Written after the "
+              "100- and 300-seed numbers were seen", "yes: the verdicts it marks, listed in "
+              "claims.json under stability"),
 ]
+
+
+def settle_by_halves(verdicts: list[Verdict], halves: pd.DataFrame) -> list[Verdict]:
+    """shared/STATISTICS.md's stability rule, applied mechanically: a verdict whose two
+    disjoint seed halves give different decisive answers (reproduced / partly / not
+    reproduced) is not decided at this number of seeds, so it is inconclusive. halves is
+    ledger.stability's table; the verdicts are changed in place and returned."""
+    flipped = {(r["claim"], r["preset"], r["WGA def"]) for _, r in halves.iterrows()
+               if r["decisive flip"]}
+    for v in verdicts:
+        if (v.id, v.preset, v.definition) in flipped and v.verdict in DECISIVE:
+            v.detail["before_stability_rule"] = v.verdict
+            v.verdict = INCONCLUSIVE
+    return verdicts
 
 
 def rules_sha256() -> str:

@@ -69,7 +69,7 @@ print(f"{len(power)} parts planned; {len(power) - len(over)} need at most {len(s
       f"{len(over)} need more (expected to stay undecided at n = {len(seeds)}).")
 
 # %% [markdown]
-# ## The ledger
+# ## Judging every claim
 
 # %%
 baseline = {name: ledger.evaluate(cfg, seeds, jobs=jobs, study_seeds=study_seeds)
@@ -92,14 +92,15 @@ c12 = [v for cfg in presets.values()
        for v in ledger.evaluate(cfg, cnn_seeds, jobs=jobs, studies=("colored_digits",))]
 verdicts = (baseline["paper_text"] + baseline["paper_code"] + three_seed + c4 + c11 + c12
             + [c14] + claims.verdict_c13(list(presets)))
-ledger_table = report.claims_summary([v.to_dict() for v in verdicts])
-display(ledger_table)
+print(f"{len(verdicts)} verdicts; the ledger table follows the stability check below")
 
 # %% [markdown]
-# ## Stability: every verdict on two disjoint halves of the seeds
+# ## Stability: every verdict on two disjoint halves of the seeds, then the ledger
 # C11 is judged over timing repeats of one run, not seeds, and C13 is not computed; the
 # three-seed C3 row is the paper's protocol. Every other verdict is recomputed on the
-# first and the second half of its seeds with the same rules.
+# first and the second half of its seeds with the same rules. A verdict whose halves give
+# different decisive answers is not decided at this number of seeds: the stability rule
+# (`claims.settle_by_halves`, shared/STATISTICS.md) makes it inconclusive.
 
 # %%
 halves = (seeds[: len(seeds) // 2], seeds[len(seeds) // 2:])
@@ -123,6 +124,17 @@ print(f"verdicts compared: {stability['compared']}; agree: {stability['agree']};
       f"decisive flips: {stability['decisive_flips']}; changes to or from inconclusive: "
       f"{stability['to_or_from_inconclusive']}")
 display(stability_table[~stability_table["agree"]])
+settled = [f"{v.id} {v.preset} {v.definition}" for v in
+           claims.settle_by_halves(verdicts, stability_table)
+           if "before_stability_rule" in v.detail]
+left = [f"{v.id} {v.preset} {v.definition}" for v in verdicts
+        if v.verdict in claims.DECISIVE and ((stability_table["claim"] == v.id)
+        & (stability_table["preset"] == v.preset) & (stability_table["WGA def"] == v.definition)
+        & stability_table["decisive flip"]).any()]
+print(f"stability rule: {len(settled)} verdict(s) made inconclusive ({', '.join(settled) or 'none'}); "
+      f"decisive flips left in the ledger: {len(left)}")
+ledger_table = report.claims_summary([v.to_dict() for v in verdicts])
+display(ledger_table)
 fig = figures.nb12_stability(stability_table)
 _ = figures.save_figure(fig, "nb12_stability", figures_dir)
 
@@ -142,6 +154,7 @@ meta = {"rules_sha256": claims.rules_sha256(), "ci_method": claims.CI_METHOD,
         "margins": {cid: {"margin": m, "reason": r} for cid, (m, r) in claims.MARGINS.items()},
         "amendments": amendments, "verdict_counts": counts,
         "stability": {**stability, "halves": "first and second half of each verdict's seeds",
+                      "settled_as_inconclusive": settled, "decisive_flips_left": len(left),
                       "table": stability_table.to_dict("records")}}
 _ = report.write_claims_json(claims_path, verdicts, meta)
 
