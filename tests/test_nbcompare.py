@@ -107,6 +107,17 @@ def test_claims_json_verdicts_identical_numbers_within_tolerance():
     assert "entries differ" in compare_claims(_claims(), missing).failures[0]
 
 
+def test_a_printed_mean_lo_hi_list_is_an_interval():
+    # Notebook 12 prints a verdict's detail, where [mean, lo, hi] lists hold intervals.
+    ref = "detail={'ugc_beats_erm_frac': 0.2, 'oracle_minus_erm': [0.1376, 0.0146, 0.2982]}"
+    moved = "detail={'ugc_beats_erm_frac': 0.2, 'oracle_minus_erm': [0.1298, 0.0146, 0.2717]}"
+    out = compare_text(ref, moved)
+    assert out.failures == [] and set(out.largest()) == {"mean", "bound"}
+    assert compare_text(ref, moved.replace("0.2,", "0.4,")).failures   # a fraction of seeds
+    ascending = "lrs [0.001, 0.01, 0.1]"                               # not an interval
+    assert compare_text(ascending, "lrs [0.001, 0.01, 0.13]").failures
+
+
 def test_json_intervals_use_the_interval_tolerance():
     ref = {"detail": {"oracle_minus_erm": [0.1376, 0.015, 0.2982], "seeds": [0.2, 0.4, 0.6]}}
     moved = {"detail": {"oracle_minus_erm": [0.1298, 0.015, 0.2717], "seeds": [0.2, 0.4, 0.6]}}
