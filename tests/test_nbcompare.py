@@ -183,3 +183,13 @@ def test_sanitizers_are_read_from_the_nbval_file(tmp_path):
     cfg = tmp_path / "s.cfg"
     cfg.write_text("[timings]\nregex: \\d+ ms\nreplace: <TIME>\n")
     assert nbcompare.load_sanitizers(cfg) == [(r"\d+ ms", "<TIME>")]
+
+
+def test_a_verdict_parts_interval_is_judged_by_its_own_width():
+    """A part of a rule v2 verdict: its mean and its ci95/ci90 ends may move by the part's
+    interval width, its outcome not at all."""
+    ref = {"mean": 0.2, "ci95": [0.1, 0.35], "ci90": [0.12, 0.3], "n": 5, "outcome": "holds"}
+    moved = {**ref, "mean": 0.21, "ci95": [0.1, 0.3086]}
+    assert not nbcompare.compare_json(ref, moved, "p").failures
+    assert nbcompare.compare_json(ref, {**ref, "mean": 0.6}, "p").failures
+    assert nbcompare.compare_json(ref, {**ref, "outcome": "undecided"}, "p").failures

@@ -204,10 +204,15 @@ def _is_float(x) -> bool:
 
 def interval_of(ref) -> tuple[dict, float] | None:
     """A JSON interval: ({key or index: kind}, width) for {"mean", "ci_low", "ci_high"} (a
-    claims.json row) or a [mean, lo, hi] list (a verdict's detail) with lo <= mean <= hi."""
+    claims.json row), a verdict part {"mean", "ci95": [lo, hi], ...} (its ci95 and ci90
+    lists are bounds), or a [mean, lo, hi] list (a verdict's detail) with lo <= mean <= hi."""
     if isinstance(ref, dict) and all(_is_float(ref.get(k)) for k in ("mean", "ci_low", "ci_high")):
         return ({"mean": "mean", "ci_low": "bound", "ci_high": "bound"},
                 ref["ci_high"] - ref["ci_low"])
+    ci = ref.get("ci95") if isinstance(ref, dict) else None
+    if (_is_float(ref.get("mean") if isinstance(ref, dict) else None) and isinstance(ci, list)
+            and len(ci) == 2 and all(_is_float(x) for x in ci)):  # a verdict part (claims.py)
+        return {"mean": "mean", "ci95": "bounds", "ci90": "bounds"}, ci[1] - ci[0]
     if (isinstance(ref, list) and len(ref) == 3 and all(_is_float(x) for x in ref)
             and any(isinstance(x, float) for x in ref) and ref[1] <= ref[0] <= ref[2]):
         return {0: "mean", 1: "bound", 2: "bound"}, ref[2] - ref[1]
@@ -224,9 +229,12 @@ def compare_json(ref, new, where: str = "", kind: str | None = None,
             out.failures.append(f"{where}: structure differs: committed {_shape(ref)}, "
                                 f"now {_shape(new)}")
             return out
-        kinds, width = interval_of(ref) or ({}, 0.0)
-        if kinds:
-            width = (width + (interval_of(new) or ({}, width))[1]) / 2
+        if kind == "bounds" and isinstance(ref, list):  # a part's [lo, hi]: the part's width
+            kinds = {i: "bound" for i in range(len(ref))}
+        else:
+            kinds, width = interval_of(ref) or ({}, 0.0)
+            if kinds:
+                width = (width + (interval_of(new) or ({}, width))[1]) / 2
         keys = list(ref) if isinstance(ref, dict) else range(len(ref))
         for k in keys:
             at = f"{where}.{k}" if isinstance(ref, dict) else f"{where}[{k}]"

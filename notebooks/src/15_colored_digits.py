@@ -206,9 +206,9 @@ display(Markdown(f"""
 4. **Even perfect groups {"buy little" if tm("paper_text", "oracle DRO", "WGA(y,s)").mean < 0.5 else "help"} in {robust} robust epochs.** The oracle lifts WGA(y,s) from
    {tm("paper_text", "ERM", "WGA(y,s)").m()} to {tm("paper_text", "oracle DRO", "WGA(y,s)").m()} and accuracy to {tm("paper_text", "oracle DRO", "accuracy").m()};
    on WGA(s) its paired gain ({R.fmt_ci(*oracle_s)}) {'is not significant, hence "not testable" under that definition' if oracle_s[1] <= 0 else "is significant"}.
-   With {long_robust} robust epochs (the exploratory table, {len(sensitivity_seeds)} seeds) the oracle reaches {lt["oracle DRO"].m()} and
-   per-class UGC {lt["UGC (per class)"].m()}, while the paper's global UGC {"stays at" if lt["UGC (global)"].mean < lt["oracle DRO"].mean / 2 else "reaches"}
-   {lt["UGC (global)"].m()} against ERM's {lt["ERM"].m()}{": the training budget limits every method, but the global clusters do not pay off even when the budget is there" if lt["UGC (global)"].mean < lt["oracle DRO"].mean / 2 else ""}.
+   With {long_robust} robust epochs (the exploratory table, {len(sensitivity_seeds)} seeds) the oracle reaches {lt["oracle DRO"].ci()} and
+   per-class UGC {lt["UGC (per class)"].ci()}, while the paper's global UGC {"stays at" if lt["UGC (global)"].mean < lt["oracle DRO"].mean / 2 else "reaches"}
+   {lt["UGC (global)"].ci()} against ERM's {lt["ERM"].ci()}{": the training budget limits every method, but the global clusters do not pay off even when the budget is there" if lt["UGC (global)"].mean < lt["oracle DRO"].mean / 2 else ""}.
 5. **JTT's error set is {"exactly the minority" if jtt_exact else "not exactly the minority"}** (precision and recall
    {R.span([rc(p, "JTT", c).mean for p in PRESETS for c in ("minority precision", "minority recall")])}), {"but upweighting it" if jtt_flips else "and upweighting it"}
    ×{jtt_lambda:g} {"makes it outweigh the majority and flips the model to the opposite colour rule" if jtt_flips else "changes the model"}
