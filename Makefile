@@ -1,10 +1,10 @@
-# The README's two commands: `make reproduce` and `make test`.
+# The README's commands: `make test`, `make reproduce` and `make render`.
 PYTHON ?= python3.11
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: reproduce test test-other-cpu unit install clean-cache
+.PHONY: reproduce render test test-other-cpu unit install clean-cache
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -14,14 +14,19 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)
 
-# Executes every notebook and regenerates reports/ (figures, HTML, claims).
+# The full reproduction: every study of the results store (reports/store/) recomputed from
+# scratch (a killed run resumes), every notebook rendered from it, reports/ regenerated.
 reproduce: $(STAMP)
+	$(BIN)/python run_all.py --recompute
+
+# Every notebook rendered from the committed store (no training), reports/ regenerated.
+render: $(STAMP)
 	$(BIN)/python run_all.py
 
-# Unit tests, then every notebook re-executed with an empty result cache, so every number
-# in them is recomputed: exact nbval where the platform matches reports/platform.json, else
-# the tolerant check (ugc_lib/testmode.py prints which and why; UGC_TEST_MODE=exact|tolerant
-# overrides).
+# Unit tests; every notebook rendered from the committed results store (strict, no run
+# cache); then a sample of the store, drawn from the commit hash, recomputed from scratch.
+# Exact where the platform matches reports/platform.json, else the tolerant check
+# (ugc_lib/testmode.py prints which and why; UGC_TEST_MODE=exact|tolerant overrides).
 test: $(STAMP)
 	UGC_NO_PROGRESS=1 UGC_CACHE_DIR=$$(mktemp -d) $(BIN)/python -m ugc_lib.testmode
 
@@ -31,9 +36,9 @@ test-other-cpu: $(STAMP)
 	ATEN_CPU_CAPABILITY=default UGC_NO_PROGRESS=1 UGC_CACHE_DIR=$$(mktemp -d) \
 		$(BIN)/python -m ugc_lib.testmode --no-unit --only 02_warmup 15_colored_digits
 
-# The unit suite alone (under a minute).
+# The unit suite alone.
 unit: $(STAMP)
-	UGC_NO_PROGRESS=1 UGC_CACHE_DIR=$$(mktemp -d) $(BIN)/python -m pytest -q tests
+	UGC_NO_PROGRESS=1 UGC_CACHE_DIR=$$(mktemp -d) $(BIN)/python -m pytest -q tests -m "not recompute"
 
 clean-cache:
 	rm -rf $${HOME}/.cache/ugc_lib

@@ -1,8 +1,10 @@
 #!/usr/bin/env python
 """Execute every notebook with papermill and regenerate reports/.
 
-    python run_all.py                 # all notebooks, in place; figures, HTML, index
-    python run_all.py --only 06 07    # a subset (by number or name)
+    python run_all.py                 # all notebooks, in place, every run read from the
+                                      # results store (reports/store/); figures, HTML, index
+    python run_all.py --recompute     # recompute the store's studies from scratch, then render
+    python run_all.py --only 06 07    # a subset (by number or name; also with --recompute)
     python run_all.py --list          # what there is
     python run_all.py --smoke         # fast settings into reports/_smoke/ (nothing committed
                                       # is touched)
@@ -12,6 +14,15 @@
 Each notebook is built from its source notebooks/src/NN_name.py, executed into a
 temp file and renamed over notebooks/NN_name.ipynb only when it succeeds, so a
 failure never destroys earlier good outputs.
+
+A study of the results store is the notebook that asks for its runs (ugc_lib/store.py).
+A plain render is strict: a run missing from the store, or stored for other code, fails
+the notebook (recompute it). --recompute executes a notebook with the store's lookups
+off, records every run it asks for, and writes reports/store/NN_name.jsonl.gz when the
+notebook succeeds. The runs are cached in reports/store/.work/cache/ (shared by the
+notebooks recomputed together) until every selected notebook has succeeded, so a killed
+recomputation resumes where it stopped. A run with -p/--smoke/--out reads the store
+where it holds a run and computes (and caches) the rest.
 """
 
 from __future__ import annotations
@@ -21,6 +32,7 @@ import ast
 import json
 import os
 import re
+import shutil
 import sys
 import tempfile
 import time
@@ -119,15 +131,42 @@ def failing_cell(nb) -> str:
     return "unknown cell"
 
 
+STORE_MODE_TEXT = {"render": "every run is read from reports/store (strict)",
+                   "recompute": "lookups off; each notebook's runs recomputed and stored",
+                   "free": "each run from the store, else the cache, else computed"}
+STORE_MODES = tuple(STORE_MODE_TEXT)
+
+
+def store_environment(name: str, mode: str) -> dict[str, str]:
+    """The environment a notebook's kernel gets for the results store (see the docstring)."""
+    from ugc_lib import store
+
+    if mode == "render":
+        return {"UGC_STORE_STRICT": "1"}
+    if mode == "recompute":
+        cache, log = store.work_dir() / "cache", store.work_dir(name) / "rows.log"
+        cache.mkdir(parents=True, exist_ok=True)
+        log.parent.mkdir(parents=True, exist_ok=True)
+        log.unlink(missing_ok=True)  # rows are re-logged; finished runs come from the cache
+        return {"UGC_STORE_RECORD": str(log), "UGC_CACHE_DIR": str(cache),
+                "UGC_STORE_STRICT": "0"}
+    if mode == "free":
+        return {"UGC_STORE_STRICT": "0"}
+    raise ValueError(f"store mode {mode!r} is invalid: allowed {STORE_MODES}")
+
+
 def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: int,
-            html_dir: Path) -> tuple[str, float, str]:
+            html_dir: Path, store_mode: str = "free") -> tuple[str, float, str]:
     import nbformat
     import papermill as pm
     from nbconvert import HTMLExporter
 
+    from ugc_lib import store
     from ugc_lib.report import build_notebook
 
     t0 = time.perf_counter()
+    env = store_environment(name, store_mode)
+    saved = {k: os.environ.get(k) for k in env}
     nb = build_notebook(source)
     out_nb.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_in = tempfile.mkstemp(suffix=".ipynb", dir=out_nb.parent, prefix=f".{name}.in.")
@@ -136,6 +175,7 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
     nbformat.write(nb, tmp_in)
     try:  # temp files only; out_nb is replaced only after a clean run
         try:
+            os.environ.update(env)  # the kernel inherits it
             pm.execute_notebook(tmp_in, str(tmp_out), parameters=params or None,
                                 cwd=str(NOTEBOOKS), progress_bar=False,
                                 execution_timeout=cell_timeout, kernel_name="python3")
@@ -147,8 +187,16 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
         done = nbformat.read(str(tmp_out), as_version=4)
         strip_volatile(done)
         nbformat.write(done, str(tmp_out))
+        if store_mode == "recompute":  # the study first: a notebook never shows unstored rows
+            store.commit_log(name, env["UGC_STORE_RECORD"])
+            shutil.rmtree(store.work_dir(name))
         os.replace(tmp_out, out_nb)
     finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
         for tmp in (Path(tmp_in), tmp_out):
             if tmp.exists():
                 tmp.unlink()
@@ -183,6 +231,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                     help="run the notebooks' sweeps on this Dask scheduler (exported to the "
                          "kernels as UGC_SCHEDULER; 'off': locally, whatever the environment)")
+    ap.add_argument("--recompute", action="store_true",
+                    help="recompute the selected notebooks' studies of the results store from "
+                         "scratch (resuming a killed recomputation), then render them")
     args = ap.parse_args(argv)
 
     sources = discover()
@@ -204,6 +255,10 @@ def main(argv: list[str] | None = None) -> int:
                          "outputs are never overwritten by a non-default run")
     if out is not None and Path(out).resolve() in (REPORTS.resolve(), NOTEBOOKS.resolve()):
         raise SystemExit(f"error: --out {out} would overwrite committed outputs")
+    if args.recompute and (params or out is not None):
+        raise SystemExit("error: --recompute records the committed notebooks' studies at their "
+                         "own parameters: it takes no -p, --smoke or --out")
+    store_mode = "recompute" if args.recompute else ("free" if out is not None else "render")
 
     sys.path.insert(0, str(ROOT))
     from ugc_lib.report import parse_percent
@@ -238,12 +293,13 @@ def main(argv: list[str] | None = None) -> int:
                 p[key] = str(value)
         jobs.append((name, p))
 
+    print(f"results store: {STORE_MODE_TEXT[store_mode]}")
     print(f"running {len(jobs)} notebook(s) into {report_dir.relative_to(ROOT) if report_dir.is_relative_to(ROOT) else report_dir}")
     results: dict[str, tuple[str, float, str]] = {}
 
     order = {name: i for i, name in enumerate(longest_first([n for n, _ in jobs]))}
-    tasks = [(name, sources[name], nb_dir / f"{name}.ipynb", p, args.cell_timeout, report_dir)
-             for name, p in sorted(jobs, key=lambda job: order[job[0]])]
+    tasks = [(name, sources[name], nb_dir / f"{name}.ipynb", p, args.cell_timeout, report_dir,
+              store_mode) for name, p in sorted(jobs, key=lambda job: order[job[0]])]
 
     def report_one(name: str, res: tuple[str, float, str]) -> None:
         status, secs, why = res
@@ -265,6 +321,9 @@ def main(argv: list[str] | None = None) -> int:
     remember_seconds(results)
 
     if all(results[n][0] == "ok" for n in names):
+        if store_mode == "recompute":  # every study written: the shared run cache goes
+            from ugc_lib import store
+            shutil.rmtree(store.work_dir(), ignore_errors=True)
         from ugc_lib.report import write_index
         write_index(report_dir, list(sources))
         print(f"wrote {report_dir / 'index.html'}")

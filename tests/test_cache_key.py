@@ -8,6 +8,7 @@ from pathlib import Path
 
 import ugc_lib
 from ugc_lib.runner import RECORD_MODULES, code_digest
+from ugc_lib.store import INFRASTRUCTURE
 
 PACKAGE = Path(ugc_lib.__file__).parent
 
@@ -57,7 +58,8 @@ def _imports(module: str) -> set[str]:
 
 
 def test_record_modules_include_everything_runs_import():
-    """Starting from runner, every ugc_lib module reached by imports is hashed."""
+    """Starting from runner, every ugc_lib module reached by imports is hashed, or is named
+    as infrastructure (computes no number of a record)."""
     seen, todo = set(), ["runner"]
     while todo:
         name = todo.pop()
@@ -65,4 +67,16 @@ def test_record_modules_include_everything_runs_import():
             continue
         seen.add(name)
         todo += _imports(name)
-    assert seen <= set(RECORD_MODULES), sorted(seen - set(RECORD_MODULES))
+    assert seen <= set(RECORD_MODULES) | set(INFRASTRUCTURE), \
+        sorted(seen - set(RECORD_MODULES) - set(INFRASTRUCTURE))
+    assert not set(RECORD_MODULES) & set(INFRASTRUCTURE)
+
+
+def test_an_infrastructure_edit_keeps_the_digest(tmp_path):
+    pkg = tmp_path / "ugc_lib"
+    shutil.copytree(PACKAGE, pkg, ignore=shutil.ignore_patterns("__pycache__"))
+    before = code_digest(pkg)
+    for name in INFRASTRUCTURE:
+        path = pkg / f"{name}.py"
+        path.write_text(path.read_text() + "\n# an edit\n")
+    assert code_digest(pkg) == before

@@ -10,10 +10,8 @@ import html
 import re
 import json
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import TYPE_CHECKING, Iterable, Sequence
 
-import jupytext
-import nbformat
 import pandas as pd
 
 from .claims import CLAIMS, Verdict
@@ -21,6 +19,9 @@ from .figures import PAPER_CAPTIONS
 from .readme_text import SECTIONS
 from .runner import atomic_write_json
 from .tables import fmt_number
+
+if TYPE_CHECKING:
+    import nbformat
 
 KERNEL_METADATA = {"kernelspec": {"name": "python3", "display_name": "Python 3",
                                   "language": "python"},
@@ -34,6 +35,9 @@ def parse_percent(text: str) -> nbformat.NotebookNode:
     first = next((line for line in text.splitlines() if line.strip()), "# %%")
     if not first.startswith("# %%"):
         raise ValueError(f"text before the first '# %%' cell marker: {first!r}")
+    import jupytext  # here, not at the top: every notebook kernel imports this module and
+    import nbformat  # needs neither (their import costs about 2 s of CPU per kernel)
+
     nb = jupytext.reads(text, fmt="py:percent")
     nb.metadata = nbformat.from_dict(KERNEL_METADATA)
     for i, cell in enumerate(nb.cells):
@@ -43,6 +47,8 @@ def parse_percent(text: str) -> nbformat.NotebookNode:
 
 def build_notebook(source: str | Path) -> nbformat.NotebookNode:
     """The notebook of one source file, validated."""
+    import nbformat
+
     nb = parse_percent(Path(source).read_text())
     nbformat.validate(nb)
     return nb

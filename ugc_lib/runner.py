@@ -5,6 +5,8 @@ seed and the library version (the package version plus a digest of the source of
 RECORD_MODULES, so any change to the code that computes a record invalidates the
 cache, and a change to figures, tables or prose does not). Writes go to a temp file in the same folder,
 then os.replace: an interrupted write never leaves a readable partial entry.
+run and sweep look up the committed results store (store.py) first, then the cache,
+then compute; while a study is being recorded, every record they return is kept as a row.
 """
 
 from __future__ import annotations
@@ -15,46 +17,17 @@ import math
 import numbers
 import os
 import warnings
-from functools import lru_cache
 from pathlib import Path
 from typing import Iterable, Sequence
 
 import pandas as pd
 
-from . import batched
+from . import batched, store
 from .cluster import run_pairs, scheduler_address
 from .config import RunConfig
 from .files import write_atomically
+from .store import RECORD_MODULES, code_digest, library_version  # noqa: F401 (re-exported)
 from .train import progress_disabled, run_experiment
-from .version import __version__
-
-
-# The modules whose code can change a run's record: the cache key hashes these alone, so
-# that editing a figure, a table, a claim's prose or a notebook helper keeps the cached
-# runs. A name is a module (name.py) or a package directory (all its .py files); a name
-# that does not exist is skipped.
-RECORD_MODULES = ("config", "repro", "data", "models", "gradients", "grouping", "objectives",
-                  "metrics", "cluster_scores", "train", "stacked", "batched", "batched_grouping",
-                  "fast_kmeans", "validation", "files", "version", "cluster", "runner")
-
-
-def code_digest(package: Path) -> str:
-    """Digest of the RECORD_MODULES sources under the package directory `package`."""
-    digest = hashlib.sha256()
-    for name in RECORD_MODULES:
-        module, folder = package / f"{name}.py", package / name
-        files = [module] if module.is_file() else \
-            sorted(folder.rglob("*.py")) if folder.is_dir() else []
-        for path in files:
-            digest.update(path.relative_to(package).as_posix().encode())
-            digest.update(path.read_bytes())
-    return digest.hexdigest()[:12]
-
-
-@lru_cache(maxsize=1)
-def library_version() -> str:
-    """Package version plus a digest of the code that computes a record."""
-    return f"{__version__}+{code_digest(Path(__file__).parent)}"
 
 
 def default_cache_dir() -> Path | None:
@@ -145,7 +118,15 @@ def run(cfg: RunConfig, seed: int, cache_dir: Path | str | None | bool = True,
     """One run, from the cache when present. cache_dir=True uses default_cache_dir()."""
     _check(cfg, seed)
     seed = int(seed)
+    stored = store.lookup(cfg, seed)
+    if stored is not None:
+        return stored
     directory = default_cache_dir() if cache_dir is True else (Path(cache_dir) if cache_dir else None)
+    return store.keep(_cached_run(cfg, seed, directory, progress))
+
+
+def _cached_run(cfg: RunConfig, seed: int, directory: Path | None, progress: bool | None) -> dict:
+    """One run from the cache folder when present there, else computed and cached."""
     path = directory / f"{cache_key(cfg, seed)}.json" if directory else None
     if path is not None:
         cached = read_cached(path, cfg, seed)
@@ -159,7 +140,7 @@ def run(cfg: RunConfig, seed: int, cache_dir: Path | str | None | bool = True,
 
 
 def _run_quiet(cfg: RunConfig, seed: int, cache_dir) -> dict:
-    return run(cfg, seed, cache_dir=cache_dir, progress=False)
+    return _cached_run(cfg, seed, Path(cache_dir) if cache_dir else None, progress=False)
 
 
 BATCH_SEEDS = 64  # [ours] most seeds of one config trained as one stack (memory bound)
@@ -222,7 +203,8 @@ def _keep_remote(directory: Path | None, cfg: RunConfig, seed: int, rec: dict) -
 def sweep(configs: Sequence[RunConfig], seeds: Iterable[int], jobs: int = 1,
           cache_dir: Path | str | None | bool = True, progress: bool | None = None,
           scheduler: str | bool | None = None) -> list[dict]:
-    """Every (config, seed) pair, in input order. Cached records are read here; the
+    """Every (config, seed) pair, in input order. Stored rows (store.py), then cached records
+    are read here; the
     missing seeds of each config are trained together as one stack (batched.py; records
     equal to one-at-a-time runs) and cached per (config, seed) as run caches them.
     Groups go to worker processes when jobs > 1 and there is more than one, or to a Dask
@@ -238,9 +220,12 @@ def sweep(configs: Sequence[RunConfig], seeds: Iterable[int], jobs: int = 1,
     if cache_dir is True:
         cache_dir = default_cache_dir()  # resolved here: worker processes keep a stale env
     directory = Path(cache_dir) if cache_dir else None
-    records: list[dict | None] = [
-        read_cached(directory / f"{cache_key(cfg, seed)}.json", cfg, seed) if directory else None
-        for cfg, seed in pairs]
+    records: list[dict | None] = [store.lookup(cfg, seed) for cfg, seed in pairs]
+    fresh = [i for i, rec in enumerate(records) if rec is None]  # not in the store
+    for i in fresh:
+        cfg, seed = pairs[i]
+        records[i] = (read_cached(directory / f"{cache_key(cfg, seed)}.json", cfg, seed)
+                      if directory else None)
     missing = [i for i, rec in enumerate(records) if rec is None]
     bar = None
     if missing and not progress_disabled(progress):
@@ -272,6 +257,8 @@ def sweep(configs: Sequence[RunConfig], seeds: Iterable[int], jobs: int = 1,
             bar.update(len(idx))
     if bar is not None:
         bar.close()
+    for i in fresh:
+        records[i] = store.keep(records[i])
     return records
 
 

@@ -4,8 +4,13 @@
     python -m ugc_lib.testmode --only 05 15 --no-unit
     UGC_TEST_MODE=exact|tolerant python -m ugc_lib.testmode   # force a mode
 
-Exact mode is nbval with the committed sanitizers, unchanged. Tolerant mode is
-tests/tolerant_notebooks.py: every notebook re-executed, outputs compared by ugc_lib.nbcompare.
+Three steps, each its own pytest process: the unit tests; the notebooks, rendered from the
+committed results store (strict: a run missing or stale there is an error, and the run cache
+is off); then the sampled recomputation of the store (tests/test_store_sample.py, marked
+`recompute`). Exact mode checks the notebooks with nbval and the committed sanitizers, and
+the sampled rows exactly. Tolerant mode checks them with tests/tolerant_notebooks.py (every
+notebook re-executed, outputs compared by ugc_lib.nbcompare) and the rows within
+nbcompare's tolerance (ugc_lib/audit.py).
 """
 
 from __future__ import annotations
@@ -29,6 +34,9 @@ TOLERANT_TESTS = ROOT / "tests" / "tolerant_notebooks.py"
 MODES = ("exact", "tolerant")
 DEVIATIONS_ENV = "UGC_DEVIATIONS_DIR"  # where the tolerant tests leave their largest deviations
 SELECTION_ENV = "UGC_NOTEBOOKS"        # comma-separated notebook names for the tolerant tests
+MODE_ENV = "UGC_TEST_MODE_CHOSEN"      # the mode this command chose, for the sampled check
+SAMPLE_TESTS = ROOT / "tests" / "test_store_sample.py"
+RENDER_ENV = {"UGC_STORE_STRICT": "1", "UGC_CACHE_DIR": "off"}  # notebooks: the store only
 
 
 def choose(forced: str | None, recorded: dict | None, here: dict) -> tuple[str, str]:
@@ -74,6 +82,19 @@ def runner_args(mode: str, notebooks: list[str], unit: bool) -> list[str]:
             + (["tests"] if unit else [str(TOLERANT_TESTS.relative_to(ROOT))]))
 
 
+def steps(mode: str, notebooks: list[str], unit: bool, sample: bool
+          ) -> list[tuple[str, list[str], dict[str, str]]]:
+    """(label, pytest arguments, environment overrides) of each step, in order."""
+    out = []
+    if unit:
+        out.append(("unit tests", ["-q", "tests", "-m", "not recompute"], {}))
+    out.append((f"notebooks ({mode})", runner_args(mode, notebooks, unit=False), RENDER_ENV))
+    if sample:
+        out.append(("sampled recomputation of the store",
+                    ["-q", str(SAMPLE_TESTS.relative_to(ROOT)), "-m", "recompute"], {}))
+    return out
+
+
 def deviation_lines(folder: Path) -> list[str]:
     """Per kind, the largest deviation and the one nearest its tolerance, over the notebooks
     that the tolerant tests compared."""
@@ -107,7 +128,8 @@ def pytest_terminal_summary(terminalreporter) -> None:
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--only", nargs="+", metavar="NB", help="notebooks to check (name or number)")
-    ap.add_argument("--no-unit", action="store_true", help="skip the unit tests in tests/")
+    ap.add_argument("--no-unit", action="store_true",
+                    help="skip the unit tests and the sampled recomputation")
     args = ap.parse_args(argv)
     notebooks = notebook_names(args.only)
     try:
@@ -116,19 +138,26 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as err:
         raise SystemExit(f"error: {err}")
     print(f"test mode: {mode} ({why})", flush=True)
-    env = dict(os.environ)
+    env = {**os.environ, MODE_ENV: mode}
+    failed = []
     with tempfile.TemporaryDirectory(prefix="ugc_deviations_") as dev_dir:
         if mode == "tolerant":
             env[DEVIATIONS_ENV] = dev_dir
             env[SELECTION_ENV] = ",".join(notebooks)
-        cmd = [sys.executable, "-m", "pytest", *runner_args(mode, notebooks, not args.no_unit)]
-        rc = subprocess.call(cmd, cwd=ROOT, env=env)
+        for label, pytest_args, extra in steps(mode, notebooks, not args.no_unit,
+                                               not args.no_unit):
+            print(f"\n== {label}", flush=True)
+            rc = subprocess.call([sys.executable, "-m", "pytest", *pytest_args], cwd=ROOT,
+                                 env={**env, **extra})
+            if rc != 0:  # every step runs: one failure does not hide another's
+                failed.append(f"{label} (pytest exit code {rc})")
         compared = sorted(p.stem for p in Path(dev_dir).glob("*.json"))
-        if mode == "tolerant" and rc == 0 and compared != sorted(notebooks):
-            print(f"error: the tolerant check compared {len(compared)} of {len(notebooks)} "
-                  f"notebooks (missing: {sorted(set(notebooks) - set(compared))})")
-            return 1
-        return rc
+        if mode == "tolerant" and not failed and compared != sorted(notebooks):
+            failed.append(f"the tolerant check compared {len(compared)} of {len(notebooks)} "
+                          f"notebooks (missing: {sorted(set(notebooks) - set(compared))})")
+    for line in failed:
+        print(f"FAILED: {line}")
+    return 1 if failed else 0
 
 
 if __name__ == "__main__":
