@@ -387,6 +387,28 @@ def nb16_scaling(bench: dict):
     return fig
 
 
+def nb16_batched_seeds(bench: dict):
+    """Speed-up of S seeds trained as one stack over one at a time, against S (log x), wall
+    clock and CPU time, one line per model and preset, with the issue's target at S = 50."""
+    sec = bench["batched_seeds"]
+    df = pd.DataFrame(sec["rows"])
+    fig, axes = plt.subplots(1, 2, figsize=(10, 3.6), sharey=True)
+    for ax, col, label in zip(axes, ("speedup", "speedup_cpu"), ("wall clock", "CPU time")):
+        for (model, preset), g in df.groupby(["model", "preset"], sort=False):
+            ax.semilogx(g["S"], g[col], "o-", label=f"{model.upper()} {preset}")
+        for model, target in sec["targets_at_S50"].items():
+            ax.plot([50], [target], marker="*", markersize=12, linestyle="none",
+                    label=f"target at S = 50, {model.upper()}")
+        ax.axhline(1.0, color="grey", lw=0.8, ls=":")
+        ax.set_xlabel("seeds trained as one stack, S")
+        ax.set_title(f"batched over one at a time ({label})", fontsize=9)
+        ax.legend(fontsize=7)
+    axes[0].set_ylabel("speed-up, runs per second")
+    fig.suptitle("Seeds as a batch dimension (stored benchmark, reports/benchmarks.json)")
+    fig.tight_layout()
+    return fig
+
+
 def nb12_stability(table: pd.DataFrame) -> plt.Figure:
     """Each verdict on the first and the second half of its seeds (ledger.stability's table):
     one column per (claim, preset, WGA definition), coloured by verdict; decisive flips

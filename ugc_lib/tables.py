@@ -240,3 +240,34 @@ def exponent_table(bench: dict) -> pd.DataFrame:
                      "peak / signature matrix (first, last)":
                          f"{ratios[0]:.1f}, {ratios[-1]:.1f}"})
     return pd.DataFrame(rows)
+
+
+def batched_table(bench: dict) -> pd.DataFrame:
+    """Batched seeds (benchmarks.json "batched_seeds"): runs per second one at a time and as
+    one stack, their ratio in wall-clock and in CPU time, and whether the records were equal."""
+    return pd.DataFrame([{"model": r["model"], "preset": r["preset"], "S": r["S"],
+                          "one at a time, runs/s": round(r["single_runs_per_s"], 1),
+                          "batched, runs/s": round(r["batched_runs_per_s"], 1),
+                          "speed-up (wall)": round(r["speedup"], 1),
+                          "speed-up (CPU)": round(r["speedup_cpu"], 1),
+                          "records identical": r["identical"]}
+                         for r in bench["batched_seeds"]["rows"]])
+
+
+def distributed_table(bench: dict) -> pd.DataFrame:
+    """The distributed sweep (benchmarks.json "distributed"): the local path, two joblib
+    workers, and a LocalCluster of 1 and 2 workers over the same runs."""
+    d = bench["distributed"]
+    rows = [{"path": "local, one process", "seconds": d["local"]["seconds"], "speed-up": 1.0,
+             "CPU overhead ms/run": 0.0, "records identical": True},
+            {"path": "local, joblib 2 workers", "seconds": d["local_joblib_2"]["seconds"],
+             "speed-up": d["local_joblib_2"]["speedup"],
+             "CPU overhead ms/run": 1e3 * d["local_joblib_2"]["cpu_overhead_seconds_per_run"],
+             "records identical": d["local_joblib_2"]["records_identical"]}]
+    for w, c in d["local_cluster"].items():
+        rows.append({"path": f"Dask LocalCluster, {w} worker(s)", "seconds": c["seconds"],
+                     "speed-up": c["speedup"],
+                     "CPU overhead ms/run": 1e3 * c.get("cpu_overhead_seconds_per_run", float("nan")),
+                     "records identical": c["records_identical"]})
+    out = pd.DataFrame(rows)
+    return out.round({"seconds": 1, "speed-up": 2, "CPU overhead ms/run": 1})
