@@ -192,4 +192,6 @@ display(Markdown(f"""
 6. **Dask (e).** On a {dist["runs"]:,}-run sweep, a 2-worker `LocalCluster` runs {dist["speedup"]["2"]:.2f}× as fast as the local path
    (1 worker: {dist["speedup"]["1"]:.2f}×; two joblib workers: {dist["local_joblib_2"]["speedup"]:.2f}×), at a CPU overhead of
    {1e3 * dist["cpu_overhead_seconds_per_run_2_workers"]:.1f} ms per run on 2 workers; the cluster's records {"equal" if dist_same else "differ from"} the local ones.
+   The machine's one-minute load average was {dist["load_average_at_start"][0]:.1f} at the start and {dist["load_average_at_end"][0]:.1f} at the end of this
+   measurement on {env["cpu_count"]} cores{": other work held the cores, so no path could run two workers at full speed and these speed-ups are not the idle machine's" if dist["load_average_at_start"][0] > env["cpu_count"] - 1 else ""}.
 """))
