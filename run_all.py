@@ -57,6 +57,8 @@ def longest_first(names: list[str]) -> list[str]:
 
 
 def remember_seconds(results: dict[str, tuple[str, float, str]]) -> None:
+    if not any(r[0] == "ok" for r in results.values()):
+        return  # nothing new to remember
     try:
         seconds = json.loads(LAST_SECONDS.read_text())
     except (OSError, ValueError):
