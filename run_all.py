@@ -38,6 +38,8 @@ SMOKE_OUT = REPORTS / "_smoke"
 # Parameters that name a user's file: a relative path is taken from the caller's working
 # directory, since papermill runs each notebook inside notebooks/.
 FILE_PARAMETERS = ("data",)
+# nbconvert's lab page without its CDN scripts (notebooks/templates/offline/index.html.j2).
+HTML_TEMPLATE = NOTEBOOKS / "templates" / "offline"
 # The parameters that hold an output path: run_all sets them from --out (a -p for one is refused).
 REDIRECTED = ("figures_dir", "results_dir", "claims_path")
 # Notebook -> (seed list, seed count) where the list must lie in range(count): notebook 05
@@ -239,7 +241,9 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
         for tmp in (tmp_in, tmp_out):
             tmp.unlink(missing_ok=True)
     html_dir.mkdir(parents=True, exist_ok=True)
-    body, _ = HTMLExporter().from_notebook_node(done)
+    body, _ = HTMLExporter(template_name=HTML_TEMPLATE.name,
+                           extra_template_basedirs=[str(HTML_TEMPLATE.parent)]
+                           ).from_notebook_node(done)
     html_tmp = temp_file(html_dir, name, "html", ".tmp")
     try:
         html_tmp.write_text(body)
