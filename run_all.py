@@ -17,10 +17,8 @@ failure never destroys earlier good outputs.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
-import re
 import sys
 import time
 import traceback
@@ -105,19 +103,24 @@ def split_overrides(pairs: list[str]) -> dict[str, str]:
     return raw
 
 
+def checked(check, *args):
+    """check(*args), with its ValueError (which names the flag or parameter) as an exit."""
+    try:
+        return check(*args)
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
+
+
 def parse_overrides(raw: dict[str, str], defaults: dict[str, dict]) -> dict:
     """Each -p value as a Python literal (text parameters take their text as it is), then
     checked: no output path that --out sets, valid seeds and jobs; an error names the key."""
     from ugc_lib import run_checks
 
-    try:
-        params = {name: run_checks.parse_value(
-            name, text, [d[name] for d in defaults.values() if name in d],
-            as_text=name in FILE_PARAMETERS) for name, text in raw.items()}
-        run_checks.check_not_redirected(params, REDIRECTED)
-        run_checks.check_params(params, defaults)
-    except ValueError as err:
-        raise SystemExit(f"error: {err}") from None
+    params = {name: checked(run_checks.parse_value, name, text,
+                            [d[name] for d in defaults.values() if name in d],
+                            name in FILE_PARAMETERS) for name, text in raw.items()}
+    checked(run_checks.check_not_redirected, params, REDIRECTED)
+    checked(run_checks.check_params, params, defaults)
     return params
 
 
@@ -126,19 +129,7 @@ def checked_out(out: Path) -> Path:
     committed notebooks/ or reports/ (reports/_smoke, the smoke folder, is allowed)."""
     from ugc_lib.run_checks import check_out
 
-    try:
-        return check_out(out, ROOT, (NOTEBOOKS, REPORTS), SMOKE_OUT)
-    except ValueError as err:
-        raise SystemExit(f"error: {err}") from None
-
-
-def check_seed_subsets(params: dict, defaults: dict[str, dict]) -> None:
-    from ugc_lib import run_checks
-
-    try:
-        run_checks.check_seed_subsets(params, defaults, SEED_SUBSETS)
-    except ValueError as err:
-        raise SystemExit(f"error: {err}") from None
+    return checked(check_out, out, ROOT, (NOTEBOOKS, REPORTS), SMOKE_OUT)
 
 
 def resolved_cache_dir() -> Path | None:
@@ -164,10 +155,7 @@ def check_outputs_writable(report_dir: Path, nb_dir: Path, redirected: dict[str,
     cache = resolved_cache_dir()
     if cache is not None:
         folders.append(("UGC_CACHE_DIR", cache))
-    try:
-        check_writable(folders)
-    except ValueError as err:
-        raise SystemExit(f"error: {err}") from None
+    checked(check_writable, folders)
 
 
 def check_options(args) -> None:
@@ -177,16 +165,6 @@ def check_options(args) -> None:
     if args.cell_timeout <= 0:
         raise SystemExit(f"error: --cell-timeout={args.cell_timeout} is invalid: allowed a "
                          f"number of seconds >= 1")
-
-
-def notebook_parameters(nb) -> set[str]:
-    """Names assigned in the cell tagged "parameters"."""
-    for cell in nb.cells:
-        if "parameters" in cell.metadata.get("tags", []):
-            tree = ast.parse(cell.source)
-            return {t.id for node in tree.body if isinstance(node, ast.Assign)
-                    for t in node.targets if isinstance(t, ast.Name)}
-    return set()
 
 
 def strip_volatile(nb) -> None:
@@ -352,7 +330,8 @@ def main(argv: list[str] | None = None) -> int:
         if isinstance(user_params.get(name), str):
             user_params[name] = str(Path(user_params[name]).expanduser().resolve())
     params = {**SMOKE_PARAMS, **user_params} if args.smoke else user_params
-    check_seed_subsets(params, defaults)
+    from ugc_lib.run_checks import check_seed_subsets
+    checked(check_seed_subsets, params, defaults, SEED_SUBSETS)
 
     report_dir = Path(out) if out else REPORTS
     nb_dir = report_dir / "notebooks" if out else NOTEBOOKS
