@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: reproduce render test test-other-cpu unit install clean-cache
+.PHONY: reproduce render test test-other-cpu unit install clean-cache chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -27,7 +27,7 @@ render: $(STAMP)
 # cache); then a sample of the store, drawn from the commit hash, recomputed from scratch.
 # Exact where the platform matches reports/platform.json, else the tolerant check
 # (ugc_lib/testmode.py prints which and why; UGC_TEST_MODE=exact|tolerant overrides).
-test: $(STAMP)
+test: $(STAMP) chromium
 	UGC_NO_PROGRESS=1 UGC_CACHE_DIR=$$(mktemp -d) $(BIN)/python -m ugc_lib.testmode
 
 # The tolerant check as a CPU without AVX2 runs it (PyTorch's portable kernels), over the
@@ -35,6 +35,18 @@ test: $(STAMP)
 test-other-cpu: $(STAMP)
 	ATEN_CPU_CAPABILITY=default UGC_NO_PROGRESS=1 UGC_CACHE_DIR=$$(mktemp -d) \
 		$(BIN)/python -m ugc_lib.testmode --no-unit --only 02_warmup 15_colored_digits
+
+# Headless Chromium for tests/test_report_browser.py: installed from Debian's archive where
+# it is missing and apt-get can run (root); otherwise that test is skipped with its reason.
+chromium:
+	@if command -v chromium >/dev/null 2>&1 || command -v chromium-browser >/dev/null 2>&1; then \
+		true; \
+	elif command -v apt-get >/dev/null 2>&1 && [ "$$(id -u)" = 0 ]; then \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+			|| echo "chromium could not be installed: the browser test will be skipped"; \
+	else \
+		echo "chromium is not installed (needs apt-get as root): the browser test will be skipped"; \
+	fi
 
 # The unit suite alone.
 unit: $(STAMP)

@@ -28,13 +28,10 @@ where it holds a run and computes (and caches) the rest.
 from __future__ import annotations
 
 import argparse
-import ast
 import json
 import os
-import re
 import shutil
 import sys
-import tempfile
 import time
 import traceback
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -51,6 +48,13 @@ SMOKE_OUT = REPORTS / "_smoke"
 # Parameters that name a user's file: a relative path is taken from the caller's working
 # directory, since papermill runs each notebook inside notebooks/.
 FILE_PARAMETERS = ("data",)
+# nbconvert's lab page without its CDN scripts (notebooks/templates/offline/index.html.j2).
+HTML_TEMPLATE = NOTEBOOKS / "templates" / "offline"
+# The parameters that hold an output path: run_all sets them from --out (a -p for one is refused).
+REDIRECTED = ("figures_dir", "results_dir", "claims_path")
+# Notebook -> (seed list, seed count) where the list must lie in range(count): notebook 05
+# reads claim C3's seeds off its sweep over range(n_seeds).
+SEED_SUBSETS = {"05_dro_training": ("paper_seeds", "n_seeds")}
 # Last run's seconds per notebook (not committed): the longest start first, so that
 # parallel jobs finish together.
 LAST_SECONDS = REPORTS / ".notebook_seconds.json"
@@ -65,13 +69,20 @@ def longest_first(names: list[str]) -> list[str]:
 
 
 def remember_seconds(results: dict[str, tuple[str, float, str]]) -> None:
+    if not any(r[0] == "ok" for r in results.values()):
+        return  # nothing new to remember
     try:
         seconds = json.loads(LAST_SECONDS.read_text())
     except (OSError, ValueError):
         seconds = {}
     seconds.update({n: round(r[1], 1) for n, r in results.items() if r[0] == "ok"})
-    LAST_SECONDS.parent.mkdir(parents=True, exist_ok=True)
-    LAST_SECONDS.write_text(json.dumps(seconds, indent=1, sort_keys=True))
+    from ugc_lib.files import write_atomically
+    try:  # a hint for the next run's order only: never worth failing a finished run
+        write_atomically(LAST_SECONDS, lambda tmp: Path(tmp).write_text(
+            json.dumps(seconds, indent=1, sort_keys=True)))
+    except OSError as err:
+        print(f"warning: could not record the notebooks' seconds in {LAST_SECONDS}: {err}",
+              file=sys.stderr)
 
 
 def discover() -> dict[str, Path]:
@@ -92,27 +103,80 @@ def select(all_names: list[str], only: list[str] | None) -> list[str]:
     return [n for n in all_names if n in chosen]
 
 
-def parse_overrides(pairs: list[str]) -> dict:
-    params = {}
+def split_overrides(pairs: list[str]) -> dict[str, str]:
+    """-p NAME=VALUE pairs -> {NAME: VALUE text}; a later pair for a name wins."""
+    raw = {}
     for pair in pairs:
-        if "=" not in pair:
-            raise SystemExit(f"error: parameter {pair!r} must be NAME=VALUE")
-        name, raw = pair.split("=", 1)
-        try:
-            params[name] = ast.literal_eval(raw)
-        except (ValueError, SyntaxError):
-            params[name] = raw
+        name, sep, text = pair.partition("=")
+        if not sep or not name.isidentifier():
+            raise SystemExit(f"error: -p {pair!r} must be NAME=VALUE with NAME a notebook "
+                             f"parameter")
+        raw[name] = text
+    return raw
+
+
+def checked(check, *args):
+    """check(*args), with its ValueError (which names the flag or parameter) as an exit."""
+    try:
+        return check(*args)
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
+
+
+def parse_overrides(raw: dict[str, str], defaults: dict[str, dict]) -> dict:
+    """Each -p value as a Python literal (text parameters take their text as it is), then
+    checked: no output path that --out sets, valid seeds and jobs; an error names the key."""
+    from ugc_lib import run_checks
+
+    params = {name: checked(run_checks.parse_value, name, text,
+                            [d[name] for d in defaults.values() if name in d],
+                            name in FILE_PARAMETERS) for name, text in raw.items()}
+    checked(run_checks.check_not_redirected, params, REDIRECTED)
+    checked(run_checks.check_params, params, defaults)
     return params
 
 
-def notebook_parameters(nb) -> set[str]:
-    """Names assigned in the cell tagged "parameters"."""
-    for cell in nb.cells:
-        if "parameters" in cell.metadata.get("tags", []):
-            tree = ast.parse(cell.source)
-            return {t.id for node in tree.body if isinstance(node, ast.Assign)
-                    for t in node.targets if isinstance(t, ast.Name)}
-    return set()
+def checked_out(out: Path) -> Path:
+    """--out, resolved; refused when it is a file, holds the repository, or lies in the
+    committed notebooks/ or reports/ (reports/_smoke, the smoke folder, is allowed)."""
+    from ugc_lib.run_checks import check_out
+
+    return checked(check_out, out, ROOT, (NOTEBOOKS, REPORTS), SMOKE_OUT)
+
+
+def resolved_cache_dir() -> Path | None:
+    """The result cache the kernels will use, as an absolute path exported to them: the
+    kernels run inside notebooks/, so a relative UGC_CACHE_DIR would land there, and
+    "~" would not be expanded."""
+    from ugc_lib.runner import default_cache_dir
+
+    value = os.environ.get("UGC_CACHE_DIR")
+    if value is not None and default_cache_dir() is not None:
+        os.environ["UGC_CACHE_DIR"] = str(Path(value).expanduser().resolve())
+    return default_cache_dir()
+
+
+def check_outputs_writable(report_dir: Path, nb_dir: Path, redirected: dict[str, Path],
+                           given_out: bool) -> None:
+    """Every folder this run writes, probed before any notebook starts."""
+    from ugc_lib.run_checks import check_writable
+
+    flag = "--out" if given_out else "output folder"
+    folders = [(flag, p) for p in (report_dir, nb_dir, redirected["figures_dir"],
+                                   redirected["results_dir"])]
+    cache = resolved_cache_dir()
+    if cache is not None:
+        folders.append(("UGC_CACHE_DIR", cache))
+    checked(check_writable, folders)
+
+
+def check_options(args) -> None:
+    """Numeric options, before anything is read."""
+    if args.jobs < 1:
+        raise SystemExit(f"error: --jobs={args.jobs} must be >= 1")
+    if args.cell_timeout <= 0:
+        raise SystemExit(f"error: --cell-timeout={args.cell_timeout} is invalid: allowed a "
+                         f"number of seconds >= 1")
 
 
 def strip_volatile(nb) -> None:
@@ -162,23 +226,26 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
     from nbconvert import HTMLExporter
 
     from ugc_lib import store
+    from ugc_lib.lifeline import publish, temp_file
     from ugc_lib.report import build_notebook
 
     t0 = time.perf_counter()
-    env = store_environment(name, store_mode)
+    env = store_environment(name, store_mode)  # the kernel inherits it
     saved = {k: os.environ.get(k) for k in env}
     nb = build_notebook(source)
     out_nb.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_in = tempfile.mkstemp(suffix=".ipynb", dir=out_nb.parent, prefix=f".{name}.in.")
-    os.close(fd)
-    tmp_out = Path(str(tmp_in).replace(".in.", ".out."))
-    nbformat.write(nb, tmp_in)
+    # Unique names that carry this process's pid (so a later run removes them only once
+    # it is dead), made beside out_nb: only the file name differs from the target's.
+    tmp_in = temp_file(out_nb.parent, name, "in", ".ipynb")
+    tmp_out = temp_file(out_nb.parent, name, "out", ".ipynb")
+    nbformat.write(nb, str(tmp_in))
     try:  # temp files only; out_nb is replaced only after a clean run
         try:
-            os.environ.update(env)  # the kernel inherits it
-            pm.execute_notebook(tmp_in, str(tmp_out), parameters=params or None,
+            os.environ.update(env)
+            pm.execute_notebook(str(tmp_in), str(tmp_out), parameters=params or None,
                                 cwd=str(NOTEBOOKS), progress_bar=False,
-                                execution_timeout=cell_timeout, kernel_name="python3")
+                                execution_timeout=cell_timeout, kernel_name="python3",
+                                **kernel_options())
         except pm.PapermillExecutionError as err:
             return "failed", time.perf_counter() - t0, f"cell {err.cell_index}: {err.ename}: {err.evalue}"
         except Exception as err:  # kernel death, cell timeout, ...
@@ -190,22 +257,38 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
         if store_mode == "recompute":  # the study first: a notebook never shows unstored rows
             store.commit_log(name, env["UGC_STORE_RECORD"])
             shutil.rmtree(store.work_dir(name))
-        os.replace(tmp_out, out_nb)
+        publish(tmp_out, out_nb)
     finally:
         for key, value in saved.items():
             if value is None:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
-        for tmp in (Path(tmp_in), tmp_out):
-            if tmp.exists():
-                tmp.unlink()
+        for tmp in (tmp_in, tmp_out):
+            tmp.unlink(missing_ok=True)
     html_dir.mkdir(parents=True, exist_ok=True)
-    body, _ = HTMLExporter().from_notebook_node(done)
-    html_tmp = html_dir / f".{name}.html.tmp"
-    html_tmp.write_text(body)
-    os.replace(html_tmp, html_dir / f"{name}.html")
+    body, _ = HTMLExporter(template_name=HTML_TEMPLATE.name,
+                           extra_template_basedirs=[str(HTML_TEMPLATE.parent)]
+                           ).from_notebook_node(done)
+    html_tmp = temp_file(html_dir, name, "html", ".tmp")
+    try:
+        html_tmp.write_text(body)
+        publish(html_tmp, html_dir / f"{name}.html")
+    finally:
+        html_tmp.unlink(missing_ok=True)
     return "ok", time.perf_counter() - t0, ""
+
+
+def kernel_options() -> dict:
+    """papermill options for the kernel: CurveZMQ encryption of its TCP sockets, with keys
+    the kernel manager provisions ("auto": where the kernelspec declares support, as
+    ipykernel's does). Without it every kernel warns on stderr that its traffic is sent in
+    plain text; with it that warning's cause is gone, not hidden."""
+    from traitlets.config import Config
+
+    config = Config()
+    config.KernelManager.transport_encryption = "auto"
+    return {"config": config}
 
 
 def run_task(task: tuple) -> tuple[str, float, str]:
@@ -216,9 +299,40 @@ def run_task(task: tuple) -> tuple[str, float, str]:
         return "failed", 0.0, f"{type(err).__name__}: {err}\n{traceback.format_exc()}"
 
 
+def remove_stale_temps(nb_dir: Path, html_dir: Path) -> None:
+    """Temp notebooks and HTML left by a killed run (their writer is dead) are removed."""
+    from ugc_lib.lifeline import remove_stale_temps as remove
+
+    for path in remove(nb_dir) + remove(html_dir):
+        print(f"removed {path.name}, left by a killed run")
+
+
+def run_tasks(tasks: list[tuple], workers: int, report_one) -> None:
+    """Run every task, in this process (one worker) or a process pool. A guard process
+    ends every worker, kernel and kernel's child if this process is killed (lifeline.py);
+    pool workers also die with it at once (PR_SET_PDEATHSIG)."""
+    from ugc_lib.lifeline import die_with_parent, start_guard
+
+    guard = start_guard()
+    try:
+        if workers <= 1:
+            for task in tasks:
+                print(f"  start  {task[0]}", flush=True)
+                report_one(task[0], run_task(task))
+        else:
+            # Processes, not threads: papermill changes the working directory of its process.
+            with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
+                futures = {pool.submit(run_task, task): task[0] for task in tasks}
+                for future in as_completed(futures):
+                    report_one(futures[future], future.result())
+    finally:
+        guard.stop()
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--only", nargs="+", metavar="NB", help="notebooks to run (number or name)")
+    ap.add_argument("--only", nargs="+", action="extend", metavar="NB",
+                    help="notebooks to run (number or name; repeatable)")
     ap.add_argument("--jobs", type=int, default=min(2, os.cpu_count() or 1),
                     help="notebooks executed in parallel (default: 2, or 1 on one core)")
     ap.add_argument("--list", action="store_true", help="list the notebooks and exit")
@@ -241,27 +355,45 @@ def main(argv: list[str] | None = None) -> int:
         for name in sources:
             print(name)
         return 0
-    if args.jobs < 1:
-        raise SystemExit(f"error: --jobs={args.jobs} must be >= 1")
+    check_options(args)
     names = select(list(sources), args.only)
-    user_params = parse_overrides(args.param)
+    raw_params = split_overrides(args.param)
+    out = args.out or (SMOKE_OUT if args.smoke else None)
+    if (raw_params or args.smoke) and out is None:
+        raise SystemExit("error: parameter overrides need --out DIR (or --smoke), so committed "
+                         "outputs are never overwritten by a non-default run")
+    if args.recompute and (raw_params or out is not None):
+        raise SystemExit("error: --recompute records the committed notebooks' studies at their "
+                         "own parameters: it takes no -p, --smoke or --out")
+    store_mode = "recompute" if args.recompute else ("free" if out is not None else "render")
+    sys.path.insert(0, str(ROOT))
+    if out is not None:
+        out = checked_out(out)
+
+    from ugc_lib.report import parse_percent
+    from ugc_lib.run_checks import parameter_defaults
+
+    defaults = {n: parameter_defaults(parse_percent(sources[n].read_text())) for n in names}
+    known = {n: set(d) for n, d in defaults.items()}
+    every = set().union(*known.values()) if known else set()
+    unknown = sorted(set(raw_params) - every)  # smoke settings apply where a notebook has them
+    if unknown:
+        raise SystemExit(f"error: unknown parameter(s) {unknown}; the selected notebooks take "
+                         f"{sorted(every)}")
+    user_params = parse_overrides(raw_params, defaults)
     for name in FILE_PARAMETERS:
         if isinstance(user_params.get(name), str):
             user_params[name] = str(Path(user_params[name]).expanduser().resolve())
     params = {**SMOKE_PARAMS, **user_params} if args.smoke else user_params
-    out = args.out or (SMOKE_OUT if args.smoke else None)
-    if params and out is None:
-        raise SystemExit("error: parameter overrides need --out DIR (or --smoke), so committed "
-                         "outputs are never overwritten by a non-default run")
-    if out is not None and Path(out).resolve() in (REPORTS.resolve(), NOTEBOOKS.resolve()):
-        raise SystemExit(f"error: --out {out} would overwrite committed outputs")
-    if args.recompute and (params or out is not None):
-        raise SystemExit("error: --recompute records the committed notebooks' studies at their "
-                         "own parameters: it takes no -p, --smoke or --out")
-    store_mode = "recompute" if args.recompute else ("free" if out is not None else "render")
+    from ugc_lib.run_checks import check_seed_subsets
+    checked(check_seed_subsets, params, defaults, SEED_SUBSETS)
 
-    sys.path.insert(0, str(ROOT))
-    from ugc_lib.report import parse_percent
+    report_dir = Path(out) if out else REPORTS
+    nb_dir = report_dir / "notebooks" if out else NOTEBOOKS
+    redirected = {"figures_dir": (report_dir / "figures").resolve(),  # outputs of a non-default
+                  "results_dir": (report_dir / "results").resolve(),  # run stay in --out
+                  "claims_path": (report_dir / "claims.json").resolve()}
+    check_outputs_writable(report_dir, nb_dir, redirected, given_out=out is not None)
 
     if args.scheduler is not None:  # checked now: an unreachable scheduler fails before any run
         from ugc_lib.cluster import ENV_SCHEDULER, check_scheduler
@@ -271,18 +403,6 @@ def main(argv: list[str] | None = None) -> int:
             raise SystemExit(f"error: --scheduler: {err}") from None
         os.environ[ENV_SCHEDULER] = address or "off"
 
-    known = {n: notebook_parameters(parse_percent(sources[n].read_text())) for n in names}
-    every = set().union(*known.values()) if known else set()
-    unknown = sorted(set(user_params) - every)  # smoke settings apply where a notebook has them
-    if unknown:
-        raise SystemExit(f"error: unknown parameter(s) {unknown}; the selected notebooks take "
-                         f"{sorted(every)}")
-
-    report_dir = Path(out) if out else REPORTS
-    nb_dir = report_dir / "notebooks" if out else NOTEBOOKS
-    redirected = {"figures_dir": (report_dir / "figures").resolve(),  # outputs of a non-default
-                  "results_dir": (report_dir / "results").resolve(),  # run stay in --out
-                  "claims_path": (report_dir / "claims.json").resolve()}
     os.environ["UGC_NO_PROGRESS"] = "1"  # no progress bars inside committed outputs
 
     jobs = []
@@ -307,17 +427,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"  [{len(results)}/{len(tasks)}] {status:6s} {name} ({secs:.1f} s)"
               f"{'  ' + why if why else ''}", flush=True)
 
-    workers = min(args.jobs, len(tasks))
-    if workers <= 1:
-        for task in tasks:
-            print(f"  start  {task[0]}", flush=True)
-            report_one(task[0], run_task(task))
-    else:
-        # Processes, not threads: papermill changes the working directory of its process.
-        with ProcessPoolExecutor(max_workers=workers) as pool:
-            futures = {pool.submit(run_task, task): task[0] for task in tasks}
-            for future in as_completed(futures):
-                report_one(futures[future], future.result())
+    remove_stale_temps(nb_dir, report_dir)
+    run_tasks(tasks, min(args.jobs, len(tasks)), report_one)
     remember_seconds(results)
 
     if all(results[n][0] == "ok" for n in names):

@@ -19,6 +19,26 @@ ROOT = Path(__file__).resolve().parents[1]
 DEFAULT_OUT = ROOT / "reports" / "benchmarks.json"
 
 
+def check_seed_and_out(args) -> None:
+    """--seed and --out, checked before the benchmarks' minutes of work: a seed outside
+    [0, 2**32), an --out that is a folder, or one whose folder cannot be written."""
+    from ugc_lib.run_checks import check_writable
+    from ugc_lib.runner import check_seed
+
+    try:
+        check_seed(args.seed)
+    except ValueError as err:
+        raise SystemExit(f"error: --seed: {err}") from None
+    out = args.out.expanduser()
+    if out.is_dir():
+        raise SystemExit(f"error: --out {args.out} is a folder: allowed a JSON file path")
+    try:  # the file is written to a temp file beside it, then renamed: its folder must take it
+        check_writable([("--out", out.resolve().parent)])
+    except ValueError as err:
+        raise SystemExit(f"error: {err}") from None
+    args.out = out
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__,
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -36,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         raise SystemExit("error: --quick needs --out elsewhere: it must not overwrite the "
                          "stored full benchmark")
     sys.path.insert(0, str(ROOT))
+    check_seed_and_out(args)
     from ugc_lib import bench, bench_batched, bench_distributed
 
     if args.scheduler is not None:  # checked before the long local benchmarks

@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ugc_lib"
 LAYERS = [
     {"version", "files", "repro", "intervals", "validation", "global_state", "data.base",
      "data.image_folder", "gradients", "objectives", "cluster_scores", "cluster",
-     "platform_record", "nbcompare"},
+     "platform_record", "nbcompare", "lifeline"},
     {"group_report", "user_models", "data.synthetic", "data.colored_digits", "grouping",
      "testmode"},
     {"data", "fast_kmeans"},
@@ -27,7 +27,7 @@ LAYERS = [
     {"batched_grouping", "estimators"},
     {"batched"},
     {"runner"},
-    {"studies", "theory", "your_data", "audit"},
+    {"studies", "theory", "your_data", "audit", "run_checks"},
     {"claims", "diagnostics", "bench", "bench_batched", "bench_distributed", "tables"},
     {"ledger", "figures", "readings"},
     {"readme_text"},

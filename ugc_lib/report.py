@@ -16,6 +16,7 @@ import pandas as pd
 
 from .claims import CLAIMS, Verdict
 from .figures import PAPER_CAPTIONS
+from .files import write_atomically
 from .readme_text import SECTIONS
 from .runner import atomic_write_json
 from .tables import fmt_number
@@ -249,11 +250,8 @@ def write_index(report_dir: str | Path, notebooks: Sequence[str]) -> Path:
         for title, table in results.get(name, {}).get("tables", {}).items():
             parts.append(f"<h4>{html.escape(title)}</h4>{_table_html(table)}")
     parts.append("</body></html>")
-    path = report_dir / "index.html"
-    tmp = path.with_suffix(".html.tmp")
-    tmp.write_text("\n".join(parts))
-    tmp.replace(path)
-    return path
+    path = report_dir / "index.html"  # a unique temp name: concurrent runs never share one
+    return write_atomically(path, lambda tmp: Path(tmp).write_text("\n".join(parts)))
 
 
 def index_figures(index_html: str) -> list[str]:
@@ -303,5 +301,5 @@ def update_readme(readme: str | Path, report_dir: str | Path) -> bool:
         new = f"{head}{start}\n{readme_block(name, report_dir)}\n{end}{tail}"
     changed = new != text
     if changed:
-        readme.write_text(new)
+        write_atomically(readme, lambda tmp: Path(tmp).write_text(new))
     return changed
