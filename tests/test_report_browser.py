@@ -17,13 +17,6 @@ from browser import Browser, find_chromium
 ROOT = Path(__file__).resolve().parents[1]
 REPORTS = ROOT / "reports"
 NOTEBOOKS = sorted(p.stem for p in (ROOT / "notebooks" / "src").glob("[0-9][0-9]_*.py"))
-# The two scripts nbconvert's lab page fetches from a CDN (require.js for widgets, MathJax
-# for TeX; the notebooks use neither). run_all.py now writes pages without them
-# (notebooks/templates/offline); a page written before that still names them, and only
-# such a page may fail to load exactly these two.
-OLD_CDN_SCRIPTS = ("https://cdnjs.cloudflare.com/ajax/libs/require.js/",
-                   "https://cdnjs.cloudflare.com/ajax/libs/mathjax/")
-OLD_PAGE_SIGN = '<script src="https://cdnjs.cloudflare.com/ajax/libs/require.js/'
 
 
 @pytest.fixture(scope="module")
@@ -40,10 +33,7 @@ def browser():
 
 def _problems(browser: Browser, page: Path) -> tuple[int, list[str]]:
     found = browser.check_page(page)
-    problems = found["problems"]
-    if OLD_PAGE_SIGN in page.read_text():
-        problems = [p for p in problems if not any(url in p for url in OLD_CDN_SCRIPTS)]
-    return found["images"], problems
+    return found["images"], found["problems"]
 
 
 def test_index_shows_every_image_without_errors(browser):
@@ -57,6 +47,7 @@ def test_index_shows_every_image_without_errors(browser):
 @pytest.mark.parametrize("name", NOTEBOOKS)
 def test_notebook_page_shows_every_image_without_errors(browser, name):
     page = REPORTS / f"{name}.html"
+    assert 'src="http' not in page.read_text(), "a committed page fetches a script from the network"
     images, problems = _problems(browser, page)
     assert not problems, problems
 
