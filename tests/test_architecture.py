@@ -16,10 +16,10 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ugc_lib"
 # Bottom to top: a module may import only modules of a strictly lower layer (ARCHITECTURE.md).
 LAYERS = [
     {"version", "files", "repro", "intervals", "validation", "global_state", "data.base",
-     "data.image_folder", "gradients", "objectives", "cluster_scores", "cluster",
-     "platform_record", "nbcompare", "lifeline"},
+     "data.image_folder", "data.store", "data.tabular", "gradients", "objectives",
+     "cluster_scores", "cluster", "platform_record", "nbcompare", "lifeline"},
     {"group_report", "user_models", "data.synthetic", "data.colored_digits", "grouping",
-     "testmode"},
+     "testmode", "data.colored_mnist", "data.adult", "data.compas", "data.fetch"},
     {"data", "fast_kmeans"},
     {"config"},
     {"models", "metrics", "store"},

@@ -99,3 +99,33 @@ def test_pca_dim_too_large_raises(rng):
         GradientClustering(k=2, pca_dim=6).fit(G_wide)
     # the boundary is allowed
     GradientClustering(k=2, pca_dim=6).fit(G)
+
+
+def test_inputs_source_clusters_the_raw_inputs():
+    """grouping.source="inputs": the signatures are the training inputs themselves, so the
+    clusters equal k-means on X (no model involved)."""
+    from conftest import make_tiny
+    from ugc_lib.grouping import SOURCES, infer_groups
+    from ugc_lib.config import grouping_input_dim
+    from ugc_lib.data import make_dataset
+
+    cfg = make_tiny(**{"grouping.source": "inputs", "grouping.pca_dim": None})
+    assert "inputs" in SOURCES and grouping_input_dim(cfg) == cfg.data.input_dim
+    ds = make_dataset(cfg.data, 0)
+    G, labels, _ = infer_groups(cfg.grouping, None, ds.train.X, ds.train.y, seed=0)
+    assert G.shape == ds.train.X.shape and np.array_equal(G, ds.train.X.astype(np.float64))
+    G2, labels2, _ = infer_groups(cfg.grouping, None, ds.train.X + 0.0, ds.train.y, seed=0)
+    assert np.array_equal(labels, labels2) and len(set(labels.tolist())) == cfg.grouping.k
+
+
+def test_inputs_source_runs_end_to_end_and_batched_equals_single():
+    from conftest import make_tiny
+    from ugc_lib import runner
+    from ugc_lib.train import run_experiment
+
+    cfg = make_tiny(**{"grouping.source": "inputs", "grouping.pca_dim": None,
+                       "grouping.scope": "per_class"})
+    batch = runner.sweep([cfg], [0, 1, 2], cache_dir=None)
+    for seed, rec in zip((0, 1, 2), batch):
+        alone = run_experiment(cfg, seed)
+        assert rec["clusters"] == alone["clusters"] and rec["history"] == alone["history"]

@@ -15,6 +15,7 @@ from types import SimpleNamespace
 from typing import Any
 
 from .data import dataset_module
+from .data.colored_mnist import COLOR_WHERE, SIDES as MNIST_SIDES
 from .gradients import SIGNATURE_WHERE
 from .grouping import GROUPING_SCOPES, KMEANS_INITS, SOURCES
 from .objectives import METHODS
@@ -40,21 +41,33 @@ class DataConfig:
     s_as_input: bool = True  # [code] s is the model's 6th input; the text says "hide s"
     normalize: bool = True  # [text][code] z-score the core features with train stats
     normalize_eps: float = 1e-6  # [code] added to the train std
-    # [ours] which data (ugc_lib.data.DATASETS). With "colored_digits" s is the colour channel,
-    # spurious_corr / spurious_corr_test are P(colour = y), the input is the two-channel
-    # image (2 * 64 numbers, pixels in [0, 1]) and core_dim, core_shift, normalize and
-    # normalize_eps are unused (studies.COLORED_DIGITS_UPDATES sets the benchmark's values).
+    # [ours] which data (ugc_lib.data.DATASETS; each module's docstring says which fields it
+    # reads: the image datasets use spurious_corr as P(colour = y) and no core_* / normalize*).
     dataset: str = "synthetic"
     # [ours] colored_digits only: P(label flipped), drawn before the colour as in
     # Colored-MNIST (Arjovsky et al., 2019, use 0.25), so shape alone predicts the label
     # less well than colour does in training.
     digits_label_noise: float = 0.25
+    # [ours] colored_mnist only (ugc_lib/data/colored_mnist.py): the colour of s is added with
+    # this strength in [0, 1] (0: grey digits alone, the ceiling), on the "background" or a
+    # corner "patch"; images are averaged down to mnist_side pixels a side (IRM's 14);
+    # train labels alone are flipped with train_label_noise (an ablation).
+    color_strength: float = 1.0
+    color_where: str = "background"
+    mnist_side: int = 14
+    train_label_noise: float = 0.0
 
     def __post_init__(self) -> None:
         check_field_types("data", self)
         dataset_module(self.dataset).check(self)  # unknown names list the valid ones
-        if not 0.0 <= self.digits_label_noise <= 0.5:
-            _fail("data.digits_label_noise", self.digits_label_noise, "a probability in [0, 0.5]")
+        for name, high in (("digits_label_noise", 0.5), ("train_label_noise", 0.5),
+                           ("color_strength", 1.0)):
+            if not 0.0 <= getattr(self, name) <= high:
+                _fail(f"data.{name}", getattr(self, name), f"a number in [0, {high}]")
+        if self.color_where not in COLOR_WHERE:
+            _fail("data.color_where", self.color_where, f"one of {COLOR_WHERE}")
+        if self.mnist_side not in MNIST_SIDES:
+            _fail("data.mnist_side", self.mnist_side, f"one of {MNIST_SIDES}")
         if self.n_samples < 3:
             _fail("data.n_samples", self.n_samples, "an integer >= 3")
         if len(self.split_sizes) != 3 or any(int(n) < 1 for n in self.split_sizes):
@@ -276,6 +289,8 @@ def grouping_input_dim(cfg: RunConfig) -> int:
         return signature_dim(weight_only) // cfg.model.n_classes
     if source in ("outputs", "errors"):
         return cfg.model.n_classes  # softmax probabilities
+    if source == "inputs":
+        return cfg.data.input_dim
     # gradients, and random (a permutation of their clusters); projected if asked
     return cfg.grouping.projection_dim or signature_dim(cfg)
 

@@ -289,6 +289,9 @@ SOURCES: dict[str, Source] = {
     "outputs": Source(lambda cfg, model, X, y, seed, device: output_signatures(model, X, device),
                       _clusters),
     "random": Source(_gradient_rows, _shuffled_clusters),
+    # the model's inputs themselves (N, input_dim): are the groups visible without gradients?
+    "inputs": Source(lambda cfg, model, X, y, seed, device: np.asarray(X, dtype=np.float64),
+                     _clusters),
     "errors": Source(lambda cfg, model, X, y, seed, device: output_signatures(model, X, device),
                      lambda cfg, P, y, seed: ErrorSet().fit(P, y).labels_, per_class_k=False),
 }

@@ -4,7 +4,9 @@ Each dataset is one module of this package exposing make(cfg, seed) -> Dataset,
 input_dim(cfg) -> int and check(cfg) (raises ValueError naming the field). Adding a
 dataset is that module plus one line in DATASETS. The package holds data only (no
 verdicts, figures or studies) and imports nothing else of ugc_lib: config validates
-data.dataset against DATASETS.
+data.dataset against DATASETS. Files that are fetched at install time (Adult, COMPAS)
+live in store.data_dir(); `python -m ugc_lib.data.fetch` fetches them, and a missing
+file is an error naming that command. Nothing is downloaded at run time.
 """
 
 from __future__ import annotations
@@ -12,7 +14,7 @@ from __future__ import annotations
 from types import ModuleType
 from typing import TYPE_CHECKING
 
-from . import colored_digits, synthetic
+from . import adult, colored_digits, colored_mnist, compas, synthetic
 from .base import GROUP_NAMES, GROUP_ORDER, SPLITS, Dataset, Split, group_counts, group_id
 from .synthetic import make_synthetic
 
@@ -22,6 +24,9 @@ if TYPE_CHECKING:
 DATASETS: dict[str, ModuleType] = {
     "synthetic": synthetic,
     "colored_digits": colored_digits,
+    "colored_mnist": colored_mnist,
+    "adult": adult,
+    "compas": compas,
 }
 
 
