@@ -57,6 +57,17 @@ def _loss_kind(method: type[Objective]) -> str | None:
 def batch_problem(cfg: RunConfig) -> str | None:
     """Why cfg cannot be trained as a stack of seeds, or None when it can."""
     method = get_method(cfg.objective.method)
+    name = f"objective.method={cfg.objective.method!r}"
+    if method.retrains_model:
+        return f"{name} retrains a fresh model after the warm-up, which the stack does not do"
+    if method.last_layer_only:
+        return f"{name} retrains the final layer on held-out validation rows, seed by seed"
+    if method.resamples:
+        return (f"{name} trains on resampled rows whose number differs by seed (its error "
+                f"set or subsample), so the seeds' epochs differ in length")
+    if cfg.grouping.source == "grasp" and cfg.grouping.dbscan_noise == "drop":
+        return ("grouping.source='grasp' with dbscan_noise='drop' leaves each seed's noise "
+                "rows out of the robust phase, so the seeds' epochs differ in length")
     if _loss_kind(method) is None:
         return (f"objective.method={cfg.objective.method!r}: {method.__name__} has its own "
                 f"batch_loss, which StackedObjective does not reproduce")

@@ -17,7 +17,7 @@ from typing import Any
 from .data import dataset_module
 from .data.colored_mnist import COLOR_WHERE, SIDES as MNIST_SIDES
 from .gradients import SIGNATURE_WHERE
-from .grouping import GROUPING_SCOPES, KMEANS_INITS, SOURCES
+from .grouping import DBSCAN_NOISE, GROUPING_SCOPES, KMEANS_INITS, SOURCES
 from .objectives import METHODS
 from .validation import check_field_types
 GROUPING_SOURCES = tuple(SOURCES)  # what is clustered after the warm-up (grouping.SOURCES)
@@ -168,9 +168,21 @@ class GroupingConfig:
     # None = never.
     projection_dim: int | None = None
     minibatch_kmeans_above: int | None = None
+    # source="grasp" (grasp.py): DBSCAN's cosine radius, None = GRASP's label-free rule (eps
+    # and min_samples by silhouette); min_samples with a fixed eps [ours]; noise points
+    # "drop"ped from the robust phase (GRASP's code) or one extra "group" per class.
+    dbscan_eps: float | None = None
+    dbscan_min_samples: int = 10
+    dbscan_noise: str = "drop"
 
     def __post_init__(self) -> None:
         check_field_types("grouping", self)
+        if self.dbscan_eps is not None and not 0 < self.dbscan_eps <= 2:
+            _fail("grouping.dbscan_eps", self.dbscan_eps, "None or a number in (0, 2] (cosine)")
+        if self.dbscan_min_samples < 1:
+            _fail("grouping.dbscan_min_samples", self.dbscan_min_samples, "an integer >= 1")
+        if self.dbscan_noise not in DBSCAN_NOISE:
+            _fail("grouping.dbscan_noise", self.dbscan_noise, f"one of {DBSCAN_NOISE}")
         for name, low in (("projection_dim", 1), ("minibatch_kmeans_above", 0)):
             if getattr(self, name) is not None and getattr(self, name) < low:
                 _fail(f"grouping.{name}", getattr(self, name), f"None or an integer >= {low}")
@@ -198,13 +210,18 @@ class ObjectiveConfig:
     dro_eta: float = 0.01  # [ours] Group DRO step size, Sagawa et al.'s reference default
     normalize_weights: bool = True  # [ours] static weights averaging 1; [code] False (1/|cluster|)
     feature_weight_power: float = 1.0  # [ours] feature_weight: cluster weight = magnitude ** power
-    # [ours] JTT (Liu et al., 2021): weight of the warm-up model's training errors (the rest
-    # weigh 1). JTT's T, the ERM epochs before the error set is taken, is train.warmup_epochs.
-    # 20 is inside Liu et al.'s tuned range (6 to 100); notebook 13 sweeps {5, 20, 50}.
+    # [ours] JTT (Liu et al., 2021): weight ("jtt") or repeat count ("jtt_retrain") of the
+    # warm-up model's training errors; T, the ERM epochs before the error set is taken, is
+    # train.warmup_epochs. 20 is inside Liu et al.'s range (6 to 100); tuning.py tunes both.
     jtt_lambda_up: float = 20.0
+    dfr_l1: float = 0.0  # [ours] DFR's l1 strength on the retrained final layer's weight
 
     def __post_init__(self) -> None:
         check_field_types("objective", self)
+        if self.dfr_l1 < 0:
+            _fail("objective.dfr_l1", self.dfr_l1, "a number >= 0")
+        if self.method == "jtt_retrain" and self.jtt_lambda_up % 1:  # rows repeat whole times
+            _fail("objective.jtt_lambda_up", self.jtt_lambda_up, "a whole number for 'jtt_retrain'")
         if self.method not in METHOD_NAMES:
             _fail("objective.method", self.method, f"one of {METHOD_NAMES}")
         if not self.dro_eta > 0:
@@ -226,17 +243,18 @@ class RunConfig:
         n_train = self.data.split_sizes[0]
         if self.grouping.k > n_train:
             _fail("grouping.k", self.grouping.k, f"an integer <= the training size {n_train}")
-        if self.grouping.pca_dim is not None and self.grouping.source != "errors":
+        if self.grouping.pca_dim is not None and self.grouping.source not in ("errors", "labels"):
             sig_dim = grouping_input_dim(self)
             limit = min(sig_dim, n_train)
             if self.grouping.pca_dim > limit:
                 _fail("grouping.pca_dim", self.grouping.pca_dim,
                       f"None or an integer <= {limit} (signature dim {sig_dim}, "
                       f"training size {n_train})")
-        if (self.objective.method == "jtt") != (self.grouping.source == "errors"):
+        jtts = tuple(name for name, cls in METHODS.items() if cls.uses_error_set)
+        if (self.objective.method in jtts) != (self.grouping.source == "errors"):
             raise ValueError(f"objective.method={self.objective.method!r} with grouping.source="
                              f"{self.grouping.source!r} is invalid: JTT trains on the error set, "
-                             f"so objective.method='jtt' goes with grouping.source='errors' "
+                             f"so objective.method in {jtts} goes with grouping.source='errors' "
                              f"and only with it")
 
     def to_dict(self) -> dict[str, Any]:
@@ -287,11 +305,11 @@ def grouping_input_dim(cfg: RunConfig) -> int:
         weight_only = SimpleNamespace(data=cfg.data, model=cfg.model,
                                       grouping=replace(cfg.grouping, where="fc_weight"))
         return signature_dim(weight_only) // cfg.model.n_classes
-    if source in ("outputs", "errors"):
-        return cfg.model.n_classes  # softmax probabilities
+    if source in ("outputs", "errors", "labels"):
+        return cfg.model.n_classes  # softmax probabilities; one-hot labels
     if source == "inputs":
         return cfg.data.input_dim
-    # gradients, and random (a permutation of their clusters); projected if asked
+    # gradients, random (a permutation of their clusters), grasp; projected if asked
     return cfg.grouping.projection_dim or signature_dim(cfg)
 
 
@@ -380,21 +398,3 @@ def get_preset(name: str) -> RunConfig:
         raise ValueError(f"unknown preset {name!r}: allowed {sorted(PRESETS)}")
     return PRESETS[name]
 
-
-# The paper's Table 1, mapped to config fields (regenerated as a table by figures.table1).
-# (setting, config field, the paper's value, the paper's note)
-TABLE1_FIELDS: list[tuple[str, str, str, str]] = [
-    ("Warm-up epochs", "train.warmup_epochs", "1", "extract gradients after epoch 1"),
-    ("Post-clustering epochs", "train.robust_epochs", "5", "post-clustering"),
-    ("Batch size", "train.batch_size", "64", "training"),
-    ("k (clusters)", "grouping.k", "2", "binary spurious groups"),
-    ("PCA dimension", "grouping.pca_dim", "10", "gradient reduction"),
-    ("Optimizer", "train.optimizer", "Adam", "default betas"),
-    ("Learning rate", "train.lr", "1e-4, 1e-3, 1e-2", "sweep (presets: the best, 1e-2)"),
-    ("Weight decay", "train.weight_decay", "varied", "see Fig. 6 (presets: none)"),
-]
-
-
-def get_field(cfg: RunConfig, dotted: str) -> Any:
-    section, name = dotted.split(".", 1)
-    return getattr(getattr(cfg, section), name)

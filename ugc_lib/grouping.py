@@ -9,6 +9,10 @@ grouping.source picks the matrix (one row per training sample) and the estimator
              the membership scrambled, the control for "do the clusters matter at all"
   errors     the warm-up model's misclassified training samples (JTT's error set;
              Liu et al., 2021): label 1 = error, 0 = correct
+  inputs     the raw inputs, PCA + k-means: are the groups visible without gradients?
+  labels     the classes themselves (groups = y): class-balanced baselines over them
+  grasp      per-sample gradients, DBSCAN within each class (GRASP-style; grasp.py);
+             noise points are labelled -1 with grouping.dbscan_noise="drop"
 Adding a source is one (signature, labels) pair plus one line in SOURCES. Every
 estimator follows scikit-learn conventions: __init__ stores arguments, fit validates
 and sets attributes ending in "_", randomness comes only from random_state. Only X
@@ -28,11 +32,13 @@ from sklearn.decomposition import PCA
 from torch import nn
 
 from .gradients import signatures
+from .grasp import DensityClustering
 
 if TYPE_CHECKING:  # annotations only: config imports this module for its registries
     from .config import GroupingConfig
 
 GROUPING_SCOPES = ("global", "per_class")
+DBSCAN_NOISE = ("drop", "group")  # grouping.source="grasp": what becomes of noise points
 KMEANS_INITS = ("random", "k-means++")
 
 
@@ -282,6 +288,19 @@ def _shuffled_clusters(cfg, G, y, seed) -> np.ndarray:
     return RandomGroups(random_state=seed).fit(_clusters(cfg, G, y, seed), within).labels_
 
 
+def _one_hot(y: np.ndarray, model: nn.Module) -> np.ndarray:
+    n_classes = model.final.out_features  # every model's final nn.Linear (models.py)
+    return np.eye(n_classes)[np.asarray(y, dtype=np.int64)]  # (N, n_classes)
+
+
+def _density_clusters(cfg, G, y, seed) -> np.ndarray:
+    """GRASP-style labels (grasp.py), after PCA when grouping.pca_dim is set."""
+    if cfg.pca_dim is not None:
+        G = PCA(n_components=cfg.pca_dim, random_state=seed).fit_transform(G)
+    return DensityClustering(eps=cfg.dbscan_eps, min_samples=cfg.dbscan_min_samples,
+                             noise=cfg.dbscan_noise, random_state=seed).fit(G, y).labels_
+
+
 SOURCES: dict[str, Source] = {
     "gradients": Source(_gradient_rows, _clusters),
     "features": Source(lambda cfg, model, X, y, seed, device: feature_signatures(model, X, device),
@@ -294,6 +313,10 @@ SOURCES: dict[str, Source] = {
                      _clusters),
     "errors": Source(lambda cfg, model, X, y, seed, device: output_signatures(model, X, device),
                      lambda cfg, P, y, seed: ErrorSet().fit(P, y).labels_, per_class_k=False),
+    # (N, n_classes) one-hot labels; the groups are the classes (no k-means, no PCA)
+    "labels": Source(lambda cfg, model, X, y, seed, device: _one_hot(y, model),
+                     lambda cfg, Y, y, seed: np.asarray(y, dtype=np.int64), per_class_k=False),
+    "grasp": Source(_gradient_rows, _density_clusters, per_class_k=False),
 }
 
 

@@ -3,6 +3,8 @@
 WGA(s):   minimum accuracy over the values of the spurious attribute s (the paper's
           script).
 WGA(y,s): minimum accuracy over the four (y, s) groups (Sagawa et al., 2020).
+WCA:      worst-class accuracy, the minimum over the values of y; it needs no group
+          label, so a label-free model selection can read it (selection.py).
 Groups absent from a split are skipped, never counted as accuracy 0 or 1.
 """
 
@@ -33,10 +35,13 @@ def split_metrics(pred: np.ndarray, y: np.ndarray, s: np.ndarray, loss: float) -
     correct = np.asarray(pred) == np.asarray(y)
     by_group = accuracy_by(correct, group_id(y, s))
     by_s = accuracy_by(correct, np.asarray(s))
+    by_y = accuracy_by(correct, np.asarray(y))
     row = {"loss": float(loss), "acc": float(correct.mean()),
-           "wga_s": min(by_s.values()), "wga_ys": min(by_group.values())}
+           "wga_s": min(by_s.values()), "wga_ys": min(by_group.values()),
+           "wca": min(by_y.values())}
     row.update({f"acc_{GROUP_NAMES[g]}": a for g, a in by_group.items()})
     row.update({f"acc_s{v}": a for v, a in by_s.items()})
+    row.update({f"acc_y{v}": a for v, a in by_y.items()})
     return row
 
 
@@ -49,7 +54,7 @@ def split_metrics_batched(preds: np.ndarray, y: np.ndarray, s: np.ndarray,
     n_seeds, n = correct.shape
     acc = (correct.sum(1) / n).tolist()  # == correct[i].mean()
     tables = []
-    for keys in (group_id(y, s), np.asarray(s)):  # (S, n) each
+    for keys in (group_id(y, s), np.asarray(s), np.asarray(y)):  # (S, n) each
         width = int(keys.max()) + 1 if keys.size else 1
         flat = (np.arange(n_seeds)[:, None] * width + keys).ravel()
         total = np.bincount(flat, minlength=n_seeds * width).reshape(n_seeds, width)
@@ -57,15 +62,18 @@ def split_metrics_batched(preds: np.ndarray, y: np.ndarray, s: np.ndarray,
                             minlength=n_seeds * width).reshape(n_seeds, width)
         with np.errstate(invalid="ignore"):  # absent keys: 0 / 0, skipped below
             tables.append(((total > 0).tolist(), (right / total).tolist()))
-    (g_has, g_acc), (s_has, s_acc) = tables
+    (g_has, g_acc), (s_has, s_acc), (y_has, y_acc) = tables
     out = []
     for i in range(n_seeds):
         by_group = {g: a for g, (h, a) in enumerate(zip(g_has[i], g_acc[i])) if h}
         by_s = {v: a for v, (h, a) in enumerate(zip(s_has[i], s_acc[i])) if h}
+        by_y = {v: a for v, (h, a) in enumerate(zip(y_has[i], y_acc[i])) if h}
         row = {"loss": float(losses[i]), "acc": acc[i],
-               "wga_s": min(by_s.values()), "wga_ys": min(by_group.values())}
+               "wga_s": min(by_s.values()), "wga_ys": min(by_group.values()),
+               "wca": min(by_y.values())}
         row.update({f"acc_{GROUP_NAMES[g]}": a for g, a in by_group.items()})
         row.update({f"acc_s{v}": a for v, a in by_s.items()})
+        row.update({f"acc_y{v}": a for v, a in by_y.items()})
         out.append(row)
     return out
 

@@ -193,6 +193,8 @@ _KINDS: dict[str, tuple[Any, str]] = {
     "bool": (lambda v: isinstance(v, (bool, np.bool_)), "True or False"),
     "str": (lambda v: isinstance(v, str), "a string"),
     "int | None": (lambda v: v is None or _is_int(v), "None or an integer"),
+    "float | None": (lambda v: v is None or (_is_real(v) and math.isfinite(v)),
+                     "None or a finite number"),
     "tuple[int, ...]": (lambda v: isinstance(v, tuple) and all(_is_int(x) for x in v),
                         "a tuple of integers"),
     "tuple[int, int, int]": (lambda v: isinstance(v, tuple) and len(v) == 3
