@@ -16,7 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ugc_lib"
 # Bottom to top: a module may import only modules of a strictly lower layer (ARCHITECTURE.md).
 LAYERS = [
     {"version", "files", "repro", "intervals", "validation", "global_state", "data.base",
-     "data.image_folder", "data.store", "data.tabular", "gradients", "objectives",
+     "data.image_folder", "data.store", "data.tabular", "gradients", "objectives", "grasp",
+     "selection",
      "cluster_scores", "cluster", "platform_record", "nbcompare", "lifeline"},
     {"group_report", "user_models", "data.synthetic", "data.colored_digits", "grouping",
      "testmode", "data.colored_mnist", "data.adult", "data.compas", "data.fetch"},
@@ -28,7 +29,7 @@ LAYERS = [
     {"batched"},
     {"runner"},
     {"studies", "theory", "your_data", "audit", "run_checks"},
-    {"claims", "diagnostics", "bench", "bench_batched", "bench_distributed", "tables"},
+    {"claims", "diagnostics", "bench", "bench_batched", "bench_distributed", "tables", "tuning"},
     {"ledger", "figures", "readings"},
     {"readme_text"},
     {"report"},

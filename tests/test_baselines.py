@@ -195,7 +195,7 @@ def test_baselines_share_the_training_setup_and_are_labelled_back(base):
         assert studies.method_name(cfg.to_dict()) == name
     assert configs["UGC global (paper)"] == base  # the paper's UGC is the preset itself
     for cfg in studies.jtt_sweep(base):
-        assert studies.method_name(cfg.to_dict()) == "JTT (error set)"
+        assert studies.method_name(cfg.to_dict()) == studies.JTT_ABLATION
         assert cfg.train.total_epochs == base.train.total_epochs
 
 

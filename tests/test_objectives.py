@@ -132,4 +132,4 @@ def test_only_oracle_uses_true_groups():
     assert OracleGroupDRO.uses_true_groups is True
     assert METHODS["oracle_dro"] is OracleGroupDRO
     readers = [name for name, cls in METHODS.items() if cls.uses_true_groups]
-    assert readers == ["oracle_dro"]
+    assert readers == ["oracle_dro", "oracle_subsample", "dfr"]

@@ -47,7 +47,7 @@ DEFAULT_DIR = PACKAGE.parent / "reports" / "store"
 # hash these alone, so that editing a figure, a table, a claim's prose or a notebook helper
 # keeps the cached runs and the stored rows. A name is a module (name.py) or a package
 # directory (all its .py files); a name that does not exist is skipped.
-RECORD_MODULES = ("config", "repro", "data", "models", "gradients", "grouping", "objectives",
+RECORD_MODULES = ("config", "repro", "data", "models", "gradients", "grasp", "grouping", "objectives",
                   "metrics", "cluster_scores", "train", "stacked", "batched", "batched_grouping",
                   "fast_kmeans", "runner", "store")
 # Modules the runner imports that compute no number of a record, so that a change to them

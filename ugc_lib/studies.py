@@ -82,21 +82,42 @@ def linear_probe(base: RunConfig) -> list[RunConfig]:
 
 # Group inference compared on equal terms (notebook 13): display name -> dotted overrides
 # on a preset. Same model, epochs, optimiser, seeds and warm-up for all; robust training
-# over any inferred groups uses the preset's own objective (UGC_METHOD), JTT its upweighting.
+# over any inferred groups uses the preset's own objective (UGC_METHOD) unless the entry
+# names one. The equal-tuning grids over these are in tuning.py.
 BASELINES: dict[str, dict[str, Any]] = {
     "ERM": {"objective.method": "erm"},
-    "JTT (error set)": {"objective.method": "jtt", "grouping.source": "errors"},
+    # Liu et al.'s JTT: a fresh model on the training set with the error set upsampled
+    "JTT (retrained)": {"objective.method": "jtt_retrain", "grouping.source": "errors"},
+    # the ablation kept from before: training continues, the error set upweighted in the loss
+    "JTT ablation (continued, reweighted)": {"objective.method": "jtt",
+                                             "grouping.source": "errors"},
     "UGC global (paper)": {"grouping.source": "gradients", "grouping.scope": "global"},
     "UGC per class": {"grouping.source": "gradients", "grouping.scope": "per_class"},
+    # GRASP clusters per-class gradients with DBSCAN (grasp.py), then Group DRO; no PCA
+    "GRASP-style (gradients, DBSCAN)": {"grouping.source": "grasp", "grouping.pca_dim": None,
+                                        "objective.method": "group_dro"},
     # GEORGE clusters (UMAP-reduced) features per class; we keep the preset's PCA.
     "GEORGE-style (features)": {"grouping.source": "features", "grouping.scope": "per_class"},
     # SPARE clusters the outputs per class; softmax has n_classes columns, so no PCA.
     "SPARE-style (outputs)": {"grouping.source": "outputs", "grouping.scope": "per_class",
                               "grouping.pca_dim": None},
+    # k-means per class on the raw inputs: are the groups visible without gradients?
+    "raw-input clustering": {"grouping.source": "inputs", "grouping.scope": "per_class",
+                             "grouping.pca_dim": None},
     "random groups (UGC sizes)": {"grouping.source": "random", "grouping.scope": "global"},
+    # Idrissi et al. (2022): classes balanced (no group labels), groups balanced (oracle)
+    "class-balanced reweighting": {"objective.method": "inverse_freq",
+                                   "grouping.source": "labels"},
+    "class-balanced subsampling": {"objective.method": "subsample", "grouping.source": "labels"},
+    "group-balanced subsampling (oracle)": {"objective.method": "oracle_subsample"},
+    # Kirichenko et al. (2023): the last layer on half of validation; reads its group labels
+    "DFR (validation groups)": {"objective.method": "dfr"},
     "oracle Group DRO": {"objective.method": "oracle_dro"},
 }
-NO_INFERRED_GROUPS = ("ERM", "oracle Group DRO")  # their recovery columns are not theirs
+# Their recovery columns are not theirs: the gradient clusters are computed but unused.
+NO_INFERRED_GROUPS = ("ERM", "oracle Group DRO", "group-balanced subsampling (oracle)",
+                      "DFR (validation groups)")
+JTT_ABLATION = "JTT ablation (continued, reweighted)"
 JTT_LAMBDAS = (5.0, 20.0, 50.0)  # [ours] light sweep around the default 20
 JTT_WARMUPS = (1, 2)  # [ours] JTT's T; robust epochs shrink so every run has 6 epochs
 # Notebook 14: the data choices the paper leaves open, and the methods read there.
@@ -120,7 +141,7 @@ def baselines(base: RunConfig) -> list[RunConfig]:
 def jtt_sweep(base: RunConfig) -> list[RunConfig]:
     """JTT's lambda_up x T at a fixed total number of epochs."""
     total = base.train.total_epochs
-    jtt = base.with_updates(**BASELINES["JTT (error set)"])
+    jtt = base.with_updates(**BASELINES[JTT_ABLATION])
     return [jtt.with_updates(**{"objective.jtt_lambda_up": lam, "train.warmup_epochs": t,
                                 "train.robust_epochs": total - t})
             for t in JTT_WARMUPS for lam in JTT_LAMBDAS]
@@ -303,16 +324,15 @@ def _flat(config: dict) -> dict:
 def method_name(config: dict) -> str:
     """The BASELINES name of a record's config ("other" if none matches).
 
-    An entry that sets no objective.method means "the preset's own objective over the
-    inferred groups", i.e. any method that no other entry names explicitly.
+    Among the entries whose every override the config holds, one that names the config's
+    objective.method wins over one that does not (which means "the preset's own objective
+    over the inferred groups"), and then the one with more overrides.
     """
     flat = _flat(config)
-    named = {ov["objective.method"] for ov in BASELINES.values() if "objective.method" in ov}
-    for name, overrides in BASELINES.items():
-        own = "objective.method" in overrides or flat["objective.method"] not in named
-        if own and all(flat[k] == v for k, v in overrides.items()):
-            return name
-    return "other"
+    matches = [(("objective.method" in ov), len(ov), -i, name)
+               for i, (name, ov) in enumerate(BASELINES.items())
+               if all(flat[k] == v for k, v in ov.items())]
+    return max(matches)[3] if matches else "other"
 
 
 def labelled_frame(records: Sequence[dict]) -> pd.DataFrame:
