@@ -20,6 +20,7 @@ WRONG = {  # annotation -> values of the wrong type or not finite
     "bool": [1, "True", None],
     "str": [1, None],
     "int | None": ["10", 2.5],
+    "float | None": ["0.3", float("nan"), float("inf"), True],
     "tuple[int, ...]": [(32.7,), ("32",), 32],
     "tuple[int, int, int]": [(1000, 500), (1000.0, 500, 500)],
 }
