@@ -26,7 +26,7 @@ LAYERS = [
     {"train", "stacked"},
     {"batched_grouping", "estimators"},
     {"batched"},
-    {"runner"},
+    {"runner", "real_studies"},
     {"studies", "theory", "your_data", "audit", "run_checks"},
     {"claims", "diagnostics", "bench", "bench_batched", "bench_distributed", "tables"},
     {"ledger", "figures", "readings"},

@@ -15,6 +15,8 @@ import pandas as pd
 
 from .config import PRESETS, RunConfig, get_preset, signature_dim
 from .data.colored_digits import N_IMAGES as DIGITS_N_IMAGES
+from .real_studies import (REAL_METHODS, adult_study, colored_mnist_ceiling, colored_mnist_map,
+                           colored_mnist_study, compas_study)
 from .runner import to_frame
 
 SEEDS = (0, 1, 2, 3, 4)  # [ours] 5 seeds for every interval
@@ -230,6 +232,11 @@ STUDIES: dict[str, Callable[[RunConfig], list[RunConfig]]] = {
     "sensitivity_s_and_test": sensitivity_s_and_test,
     "colored_digits": colored_digits_study,
     "colored_digits_long": colored_digits_long,
+    "colored_mnist": colored_mnist_study,
+    "colored_mnist_map": colored_mnist_map,
+    "colored_mnist_ceiling": colored_mnist_ceiling,
+    "adult": adult_study,
+    "compas": compas_study,
 }
 
 
@@ -245,7 +252,7 @@ def study_configs(study: str, preset: str | RunConfig, **overrides: Any) -> list
 
 # ---------------------------------------------------------------- run labels
 
-def linear_probe_variant(model_kind: str, method: str, scope: str) -> str:
+def linear_probe_variant(model_kind: str, method: str, scope: str, source: str = "gradients") -> str:
     """Display name of a run in the Fig. 4 study."""
     if model_kind == "mlp":
         return "UGC (MLP)"
@@ -256,19 +263,34 @@ UGC_METHODS = ("group_dro", "inverse_freq")  # the presets' own UGC objectives
 DIGITS_VARIANT_ORDER = ("ERM", "UGC (global)", "UGC (per class)", "JTT", "oracle DRO")
 
 
-def colored_digits_variant(model_kind: str, method: str, scope: str) -> str:
+def colored_digits_variant(model_kind: str, method: str, scope: str,
+                           source: str = "gradients") -> str:
     """Display name of a run in the Colored-Digits studies."""
     if method in UGC_METHODS:
         return "UGC (global)" if scope == "global" else "UGC (per class)"
     return {"erm": "ERM", "jtt": "JTT", "oracle_dro": "oracle DRO"}.get(method, method)
 
 
-# study -> (label of a run from (model.kind, objective.method, grouping.scope), label order
-# for an ordered categorical column, or None for plain strings)
-VARIANTS: dict[str, tuple[Callable[[str, str, str], str], tuple[str, ...] | None]] = {
+REAL_SOURCES = {("gradients", "global"): "UGC (global)", ("gradients", "per_class"): "UGC (per class)",
+                ("inputs", "per_class"): "input k-means (per class)",
+                ("random", "global"): "random groups (UGC sizes)"}
+
+
+def real_variant(model_kind: str, method: str, scope: str, source: str = "gradients") -> str:
+    """Display name of a run in the real-data studies (real_studies.REAL_METHODS names)."""
+    if method in UGC_METHODS:
+        return REAL_SOURCES.get((source, scope), f"{source} ({scope})")
+    return {"erm": "ERM", "oracle_dro": "oracle DRO"}.get(method, method)
+
+
+# study -> (label of a run from (model.kind, objective.method, grouping.scope,
+# grouping.source), label order for an ordered categorical column, or None for plain strings)
+VARIANTS: dict[str, tuple[Callable[[str, str, str, str], str], tuple[str, ...] | None]] = {
     "linear_probe": (linear_probe_variant, None),
     "colored_digits": (colored_digits_variant, DIGITS_VARIANT_ORDER),
     "colored_digits_long": (colored_digits_variant, DIGITS_VARIANT_ORDER),
+    **{s: (real_variant, tuple(REAL_METHODS)) for s in ("colored_mnist", "colored_mnist_map",
+                                                         "colored_mnist_ceiling", "adult", "compas")},
 }
 
 
@@ -278,8 +300,9 @@ def add_variant(df: pd.DataFrame, study: str) -> pd.DataFrame:
         raise ValueError(f"study {study!r} has no variant labels: allowed {sorted(VARIANTS)}")
     label, order = VARIANTS[study]
     df = df.copy()
-    names = [label(k, m, s) for k, m, s in
-             zip(df["model.kind"], df["objective.method"], df["grouping.scope"])]
+    names = [label(k, m, s, src) for k, m, s, src in
+             zip(df["model.kind"], df["objective.method"], df["grouping.scope"],
+                 df["grouping.source"])]
     df["variant"] = names if order is None else pd.Categorical(
         names, categories=[v for v in order if v in names])
     return df
