@@ -89,7 +89,7 @@ c14 = claims.verdict_c14(c14_checks)
 stored_bench = bench.load(benchmarks_path)  # written by `python -m benchmarks`
 c11 = [claims.verdict_c11(stored_bench, name) for name in presets]
 c12 = [v for cfg in presets.values()
-       for v in ledger.evaluate(cfg, cnn_seeds, jobs=jobs, studies=("colored_digits",))]
+       for v in ledger.evaluate(cfg, cnn_seeds, jobs=jobs, studies=("colored_mnist",))]
 verdicts = (baseline["paper_text"] + baseline["paper_code"] + three_seed + c4 + c11 + c12
             + [c14] + claims.verdict_c13(list(presets)))
 print(f"{len(verdicts)} verdicts; the ledger table follows the stability check below")
@@ -113,7 +113,7 @@ def judged_on(part, cnn_part, half):
            for v in ledger.evaluate(cfg, part, jobs=jobs, study_seeds=own)]
     out += claims.c4_verdicts(PAPER_TEXT.data, part, groupings)
     out += [v for cfg in presets.values()
-            for v in ledger.evaluate(cfg, cnn_part, jobs=jobs, studies=("colored_digits",))]
+            for v in ledger.evaluate(cfg, cnn_part, jobs=jobs, studies=("colored_mnist",))]
     out.append(claims.verdict_c14(c14_checks[c14_checks["seed"].isin(part)]))
     return out
 
