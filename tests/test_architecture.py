@@ -30,7 +30,7 @@ LAYERS = [
     {"studies", "theory", "your_data", "audit", "run_checks"},
     {"claims", "diagnostics", "bench", "bench_batched", "bench_distributed", "tables"},
     {"ledger", "figures", "readings"},
-    {"readme_text"},
+    {"readme_text", "real_report"},
     {"report"},
     {"__init__"},
 ]
