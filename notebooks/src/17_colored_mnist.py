@@ -152,7 +152,7 @@ map_df = studies.add_variant(runner.to_frame(runner.sweep(map_configs, list(rang
                              "colored_mnist_map")
 map_final = tables.at_epoch(map_df)
 sens_table = RR.map_table(map_final)
-print(f"test WGA(y,s), mean over {map_seeds} seeds")
+print(f"test WGA(y,s), mean over {map_seeds} seed{'s' * (map_seeds != 1)}")
 display(sens_table)
 
 # %% [markdown]
@@ -181,7 +181,7 @@ display(Markdown("\n".join([
     "",
     f"**C12.** Under the rule fixed beforehand: {c12_words}.",
     "",
-    f"**The map** ({map_seeds} seeds, exploratory): averaged over its cells, test WGA(y,s) is "
+    f"**The map** ({map_seeds} seed{'s' * (map_seeds != 1)}, exploratory): averaged over its cells, test WGA(y,s) is "
     + R.words([f"{R.num(map_mean[n])} for {n}" for n in real_studies.MAP_METHODS if n in map_mean]) + ".",
 ])))
 
