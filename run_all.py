@@ -227,7 +227,7 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
     import papermill as pm
     from nbconvert import HTMLExporter
 
-    from ugc_lib import store
+    from ugc_lib import store, stored_checks
     from ugc_lib.lifeline import publish, temp_file
     from ugc_lib.report import build_notebook
 
@@ -258,6 +258,7 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
         nbformat.write(done, str(tmp_out))
         if store_mode == "recompute":  # the study first: a notebook never shows unstored rows
             store.commit_log(name, env["UGC_STORE_RECORD"])
+            stored_checks.commit_log(name, env["UGC_STORE_RECORD"])
             shutil.rmtree(store.work_dir(name))
         publish(tmp_out, out_nb)
     finally:

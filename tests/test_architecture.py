@@ -23,7 +23,7 @@ LAYERS = [
     {"data", "fast_kmeans"},
     {"config"},
     {"models", "metrics", "store"},
-    {"train", "stacked"},
+    {"train", "stacked", "stored_checks"},
     {"batched_grouping", "estimators"},
     {"batched"},
     {"runner", "real_studies"},

@@ -8,6 +8,7 @@ import hashlib
 import importlib.util
 import json
 import os
+import shutil
 import signal
 import subprocess
 import sys
@@ -169,3 +170,19 @@ def test_two_concurrent_runs_share_one_cache_and_one_out(tmp_path):
         record = json.loads(entry.read_text())
         assert {"config", "seed", "final", "version"} <= set(record)
     assert not _marked(mark)
+
+
+def test_nbval_never_collects_hidden_temp_notebooks(tmp_path):
+    """notebooks/conftest.py: a temp notebook a killed run left beside the real one is not
+    collected by nbval (the rule lives in that folder, not at the root: see its docstring)."""
+    folder = tmp_path / "notebooks"
+    folder.mkdir()
+    shutil.copy(ROOT / "notebooks" / "conftest.py", folder / "conftest.py")
+    shutil.copy(ROOT / "notebooks" / "01_data.ipynb", folder / "01_data.ipynb")
+    shutil.copy(ROOT / "notebooks" / "01_data.ipynb", folder / ".01_data.in.99999.abcdefgh.ipynb")
+    done = subprocess.run([sys.executable, "-m", "pytest", "--collect-only", "-q", "--nbval",
+                           "-p", "no:cacheprovider", str(folder)], cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+    assert "01_data.ipynb::" in done.stdout, done.stdout + done.stderr
+    assert ".01_data.in." not in done.stdout
+    assert not (ROOT / "conftest.py").exists(), "a root conftest.py shadows tests/conftest.py"

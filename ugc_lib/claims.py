@@ -448,16 +448,23 @@ def verdict_c4(mean_cos: Sequence[float], minority_f1: Sequence[float], preset: 
                     parts, combine(parts), RULE_C4, detail)
 
 
+def c4_frames(data_cfg: DataConfig, seeds: Sequence[int],
+              groupings: dict[str, GroupingConfig]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """What RULE_C4 reads, one row per seed and grouping: (alignment at C4_INIT_SCALE before
+    training, k-means recovery on those gradients). Rows of a seed depend on that seed alone,
+    so a subset of seeds may be judged on the matching rows."""
+    al = alignment_frame(data_cfg, seeds, scales=(C4_INIT_SCALE,), optimizers=())
+    linear = linear_recovery_frame(data_cfg, seeds, groupings, optimizers=(), s_pm_diagnostic=False)
+    return al, linear
+
+
 def c4_verdicts(data_cfg: DataConfig, seeds: Sequence[int], groupings: dict[str, GroupingConfig],
                 al: pd.DataFrame | None = None, linear: pd.DataFrame | None = None) -> list[Verdict]:
     """RULE_C4 for each grouping (preset): cosine at C4_INIT_SCALE before training, and the
     minority F1 of k-means on those same gradients. al / linear are theory.alignment_frame /
     theory.linear_recovery_frame outputs when already computed (else computed here)."""
-    if al is None:
-        al = alignment_frame(data_cfg, seeds, scales=(C4_INIT_SCALE,), optimizers=())
-    if linear is None:
-        linear = linear_recovery_frame(data_cfg, seeds, groupings, optimizers=(),
-                                       s_pm_diagnostic=False)
+    if al is None or linear is None:
+        al, linear = c4_frames(data_cfg, seeds, groupings)
     at_rule = al[(al["stage"] == "init") & (al["init_scale"] == C4_INIT_SCALE)].set_index("seed")["mean_cos"]
     out = []
     for preset in groupings:
