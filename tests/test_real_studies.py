@@ -22,6 +22,7 @@ def test_colored_mnist_study_uses_the_design_choice():
     assert cfg.data.color_strength == choice["color_strength"]
     assert cfg.train.total_epochs == choice["epochs"]
     assert list(cfg.data.split_sizes) == design["split_sizes"]
+    assert list(cfg.model.cnn_channels) == design["cnn_channels"]
     assert cfg.model.kind == "cnn" and cfg.model.image_side == cfg.data.mnist_side == 14
     assert COLORED_MNIST_UPDATES["data.color_where"] == "background"
 
