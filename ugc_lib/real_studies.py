@@ -17,10 +17,11 @@ from .config import RunConfig, get_preset
 COLORED_MNIST_UPDATES = {
     "data.dataset": "colored_mnist", "data.n_samples": 5000,
     "data.split_sizes": (3000, 1000, 1000),  # 250 test images per (y, s) group
-    "data.spurious_corr": 0.95, "data.spurious_corr_test": 0.5,
+    "data.spurious_corr": 0.99, "data.spurious_corr_test": 0.5,  # rho: the rule's step 6
     "data.color_strength": 0.25, "data.color_where": "background", "data.mnist_side": 14,
-    "model.kind": "cnn", "model.hidden_dims": (), "model.image_side": 14,
-    "train.warmup_epochs": 1, "train.robust_epochs": 17,  # E* = 18 epochs in all
+    "model.kind": "cnn", "model.hidden_dims": (), "model.cnn_channels": (8, 16),
+    "model.image_side": 14,
+    "train.warmup_epochs": 1, "train.robust_epochs": 18,  # E* = 19 epochs in all
 }
 TABULAR_SIZES = {"adult": (26_000, 6_561, 16_281), "compas": (3_278, 1_000, 1_000)}
 # dataset -> s_as_input -> E* (total epochs: one warm-up epoch, the rest robust)
