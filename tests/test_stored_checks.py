@@ -129,3 +129,10 @@ def test_c14_check_is_registered_with_its_helper():
 def test_a_name_registered_twice_is_refused():
     with pytest.raises(ValueError, match="registered twice"):
         stored_checks.stored("fixture_check")(lambda cfg, seed: {})
+
+
+def test_a_stored_value_keeps_the_checks_key_order(store_dir, monkeypatch):
+    cfg = make_tiny()
+    _record(store_dir, monkeypatch, "00_fixture", [(cfg, 0, {})])
+    monkeypatch.setenv("UGC_STORE_STRICT", "1")
+    assert list(fixture_check(cfg, 0)) == ["value", "k", "flag"]

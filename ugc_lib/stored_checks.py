@@ -63,10 +63,11 @@ def entry_key(entry: dict) -> tuple[str, str, int, str]:
 
 
 def make_entry(name: str, cfg: RunConfig, seed: int, kwargs: dict, value: dict) -> dict:
-    # A JSON round trip, so the entry written equals the entry read back.
+    # A JSON round trip, so the entry written equals the entry read back; the value keeps
+    # the check's own key order (the order a notebook's table shows).
     return json.loads(json.dumps({"check": name, "key": store.config_hash(cfg), "seed": int(seed),
-                                  "kwargs": kwargs, "version": version(name),
-                                  "config": cfg.to_dict(), "value": value}, sort_keys=True))
+                                  "kwargs": dict(sorted(kwargs.items())), "version": version(name),
+                                  "config": cfg.to_dict(), "value": value}))
 
 
 def stored(name: str, helpers: tuple[Callable, ...] = ()) -> Callable:
@@ -93,7 +94,7 @@ def answer(name: str, cfg: RunConfig, seed: int, kwargs: dict) -> dict:
     if log is not None:
         value = make_entry(name, cfg, seed, kwargs, CHECKS[name](cfg, seed, **kwargs))
         with open(log.parent / LOG_NAME, "a") as f:  # one write per entry
-            f.write(json.dumps(value, sort_keys=True) + "\n")
+            f.write(json.dumps(value) + "\n")
         return value["value"]
     root = store.store_dir()
     strict = os.environ.get("UGC_STORE_STRICT", "") not in ("", "0")
@@ -143,7 +144,7 @@ def write_entries(study: str, entries: Iterable[dict], directory: Path | str | N
     doc = {"format": FORMAT, "study": study, "entries": [by_key[k] for k in sorted(by_key)]}
     path = study_path(study, directory)
     write_atomically(path, lambda tmp: Path(tmp).write_text(
-        json.dumps(doc, sort_keys=True, indent=None, separators=(",", ":")).replace(
+        json.dumps(doc, separators=(",", ":")).replace(
             '},{"check"', '},\n{"check"') + "\n"))
     return path
 
