@@ -27,7 +27,7 @@
 # %% tags=["parameters"]
 n_seeds = 20  # the minimum of the issue
 presets = ["paper_text"]  # the text preset alone: a budget choice, stated in the text
-jobs = 1
+jobs = 2  # worker processes for runs the store does not hold (recomputation)
 figures_dir = "../reports/figures"
 results_dir = "../reports/results"
 

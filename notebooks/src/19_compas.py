@@ -24,7 +24,7 @@
 # %% tags=["parameters"]
 n_seeds = 20  # the minimum of the issue
 presets = ["paper_text", "paper_code"]
-jobs = 1
+jobs = 2  # worker processes for runs the store does not hold (recomputation)
 figures_dir = "../reports/figures"
 results_dir = "../reports/results"
 
