@@ -52,3 +52,12 @@ def test_every_run_of_a_real_study_has_a_method_label(study, preset):
 def test_c12_reads_the_colored_mnist_study():
     assert claims.CLAIMS["C12"].study == "colored_mnist"
     assert any(a.claims == "C12" for a in claims.AMENDMENTS)
+
+
+def test_colored_digits_recipe_uses_its_design_epochs_and_no_label_noise():
+    design = json.loads((DESIGN / "colored_digits.json").read_text())
+    cfgs = studies.study_configs("colored_digits_recipe", "paper_code")
+    assert len(cfgs) == len(REAL_METHODS)
+    for cfg in cfgs:
+        assert cfg.train.total_epochs == design["epochs"]
+        assert cfg.data.digits_label_noise == 0.0 and cfg.data.dataset == "colored_digits"
