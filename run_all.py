@@ -247,6 +247,7 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
             pm.execute_notebook(str(tmp_in), str(tmp_out), parameters=params or None,
                                 cwd=str(NOTEBOOKS), progress_bar=False,
                                 execution_timeout=cell_timeout, kernel_name="python3",
+                                kernel_manager_class="ugc_lib.warm_kernel.WarmKernelManager",
                                 **kernel_options())
         except pm.PapermillExecutionError as err:
             return "failed", time.perf_counter() - t0, f"cell {err.cell_index}: {err.ename}: {err.evalue}"
@@ -315,21 +316,29 @@ def run_tasks(tasks: list[tuple], workers: int, report_one) -> None:
     ends every worker, kernel and kernel's child if this process is killed (lifeline.py);
     pool workers also die with it at once (PR_SET_PDEATHSIG)."""
     from ugc_lib.lifeline import die_with_parent, start_guard
+    from ugc_lib.warm_kernel import serving
 
     guard = start_guard()
     try:
-        if workers <= 1:
-            for task in tasks:
-                print(f"  start  {task[0]}", flush=True)
-                report_one(task[0], run_task(task))
-        else:
-            # Processes, not threads: papermill changes the working directory of its process.
-            with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
-                futures = {pool.submit(run_task, task): task[0] for task in tasks}
-                for future in as_completed(futures):
-                    report_one(futures[future], future.result())
+        with serving():  # after the guard: the server and its kernels carry its tag
+            run_pool(tasks, workers, report_one, die_with_parent)
     finally:
         guard.stop()
+
+
+def run_pool(tasks: list[tuple], workers: int, report_one, initializer) -> None:
+    """The tasks in this process (one worker) or a process pool (each worker runs
+    `initializer` first)."""
+    if workers <= 1:
+        for task in tasks:
+            print(f"  start  {task[0]}", flush=True)
+            report_one(task[0], run_task(task))
+        return
+    # Processes, not threads: papermill changes the working directory of its process.
+    with ProcessPoolExecutor(max_workers=workers, initializer=initializer) as pool:
+        futures = {pool.submit(run_task, task): task[0] for task in tasks}
+        for future in as_completed(futures):
+            report_one(futures[future], future.result())
 
 
 def main(argv: list[str] | None = None) -> int:

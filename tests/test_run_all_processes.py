@@ -125,8 +125,8 @@ def test_stale_temp_notebooks_of_a_dead_writer_are_removed(tmp_path):
 
 @linux_only
 def test_sigkill_leaves_no_process_and_a_rerun_completes(tmp_path):
-    """SIGKILL of run_all.py --jobs 2 while its kernels (and notebook 03's joblib workers)
-    run: after SETTLE_S seconds no process of the run is left, the committed outputs are
+    """SIGKILL of run_all.py --jobs 2 while its kernels (and notebook 03's joblib workers,
+    and the warm-kernel server with its forked kernels) run: after SETTLE_S seconds no process of the run is left, the committed outputs are
     unchanged, and the same command then completes."""
     out, cache, mark = tmp_path / "out", tmp_path / "cache", uuid.uuid4().hex
     args = ["--only", "01", "03", "--smoke", "-p", "jobs=2", "--jobs", "2", "--out", str(out)]
@@ -136,7 +136,8 @@ def test_sigkill_leaves_no_process_and_a_rerun_completes(tmp_path):
     try:
         def kernels_and_workers():
             cmds = [c for _, c in _marked(mark)]
-            kernels = sum("ipykernel_launcher" in c for c in cmds)
+            # a fresh kernel, or the launcher of one forked by the warm-kernel server
+            kernels = sum("ipykernel_launcher" in c or "warm_kernel.py launch" in c for c in cmds)
             return kernels >= 2 and any("loky" in c for c in cmds) and cmds
         seen = _wait_for(kernels_and_workers, START_LIMIT_S, "two kernels and a joblib worker")
         run.send_signal(signal.SIGKILL)

@@ -19,6 +19,7 @@ from .claims import CLAIMS, DECISIVE, DEFINITIONS, MIN_SEEDS, Verdict
 from .config import RunConfig, get_preset
 from .real_studies import COLORED_MNIST_UPDATES, TABULAR_EPOCHS
 from .runner import sweep, to_frame
+from .store import config_hash
 from .studies import VARIANTS, add_variant, study_configs
 
 
@@ -27,6 +28,19 @@ FrameHook = Callable[[pd.DataFrame], pd.DataFrame]
 
 ALL_STUDIES = ("headline", "lr", "k", "reweighting", "normalization", "weight_decay",
                "linear_probe")
+
+
+_RECORDS: dict[tuple[str, int], dict] = {}  # (config hash, seed) -> run record, this process
+
+
+def _sweep(configs: Sequence[RunConfig], seeds: Sequence[int], jobs: int) -> list[dict]:
+    """runner.sweep, each record remembered in this process: the ledger asks for the same
+    runs again when it re-judges every verdict on the halves of its seeds, and reading a
+    stored row again costs as much as the first time. Records are only read, never changed."""
+    keys = [(config_hash(cfg), int(seed)) for cfg in configs for seed in seeds]
+    if not all(k in _RECORDS for k in keys):
+        _RECORDS.update(zip(keys, sweep(configs, seeds, jobs=jobs)))
+    return [_RECORDS[k] for k in keys]
 
 
 def evaluate(base: RunConfig, seeds: Sequence[int], jobs: int = 1,
@@ -47,8 +61,8 @@ def evaluate(base: RunConfig, seeds: Sequence[int], jobs: int = 1,
     unknown = sorted(set(studies) - readable)
     if unknown:
         raise ValueError(f"unknown studies {unknown}: allowed {sorted(readable)}")
-    frames = {s: to_frame(sweep(study_configs(s, base), (study_seeds or {}).get(s, seeds),
-                                jobs=jobs)) for s in studies}
+    frames = {s: to_frame(_sweep(study_configs(s, base), (study_seeds or {}).get(s, seeds),
+                                 jobs=jobs)) for s in studies}
     for study in frames:
         if study in VARIANTS:
             frames[study] = add_variant(frames[study], study)
