@@ -16,7 +16,7 @@ from .studies import CORE_DIMS, GAP, KS, LRS, ORACLE, UGC_METHOD
 
 PRESETS = ("paper_text", "paper_code")
 UGC_GLOBAL, UGC_PER_CLASS, RANDOM = "UGC global (paper)", "UGC per class", "random groups (UGC sizes)"
-NB = {"01": "01_data", "03": "03_gradient_theory", "04": "04_clustering", "06": "06_ablation_lr",
+NB = {"01": "01_data", "12": "12_claims", "03": "03_gradient_theory", "04": "04_clustering", "06": "06_ablation_lr",
       "13": "13_baselines", "14": "14_sensitivity", "15": "15_colored_digits", "16": "16_scaling",
       "17": "17_colored_mnist", "18": "18_adult", "19": "19_compas"}
 # Real-data notebooks in the README's order: (notebook, title in its tables, model, the row
@@ -222,12 +222,14 @@ def real_data(results: dict) -> str:
         lines.append(f"  - **{title}** ({_link(nb)}, {model}{s_words}, {n} seeds): {shown}; "
                      f"{_gap_words(gaps, 'UGC (global)', 'ERM', **where)}; "
                      f"{_gap_words(gaps, 'ERM', 'oracle DRO', **where)}.")
-    c12 = [v for v in results[NB["17"]]["verdicts"] if v["id"] == "C12"]
+    # the ledger's verdicts (notebook 12: notebook 17's rule, then the seed-halves stability rule)
+    c12 = [v for v in results[NB["12"]]["verdicts"] if v["id"] == "C12"]
     c12_words = "; ".join(f"`{v['preset']}` WGA({'s' if v['definition'] == 's' else 'y,s'}): "
                           f"{v['verdict']}" for v in c12)
     return ("- **Real data** (test WGA(y,s) under `paper_text`, mean [95% CI], last epoch; "
             "every notebook also has per-class UGC, random groups, per-group accuracy, both "
-            f"presets where affordable and s left out of the inputs). C12 (Colored MNIST): {c12_words}.\n"
+            f"presets where affordable and s left out of the inputs). C12 (Colored MNIST, the ledger's "
+            f"verdicts): {c12_words}.\n"
             + "\n".join(lines))
 
 

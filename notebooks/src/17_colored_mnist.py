@@ -181,7 +181,9 @@ display(Markdown("\n".join([
     + (", so the colour costs even the oracle some worst-group accuracy." if oracle_best < ceil.lo
        else ", within or above the ceiling's interval."),
     "",
-    f"**C12.** Under the rule fixed beforehand: {c12_words}.",
+    f"**C12.** Under the rule fixed beforehand: {c12_words}. The ledger (notebook 12) then "
+    "re-judges every verdict on two disjoint halves of its seeds and calls a verdict whose "
+    "halves disagree decisively inconclusive; its C12 cells are the README's.",
     "",
     f"**The map** ({map_seeds} seed{'s' * (map_seeds != 1)}, exploratory): averaged over its cells, test WGA(y,s) is "
     + R.words([f"{R.num(map_mean[n])} for {n}" for n in real_studies.MAP_METHODS if n in map_mean]) + ".",
