@@ -17,7 +17,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "ugc_lib"
 LAYERS = [
     {"version", "files", "repro", "intervals", "validation", "global_state", "data.base",
      "data.image_folder", "data.store", "data.tabular", "gradients", "objectives",
-     "cluster_scores", "cluster", "platform_record", "nbcompare", "lifeline"},
+     "cluster_scores", "cluster", "platform_record", "nbcompare", "lifeline", "warm_kernel"},
     {"group_report", "user_models", "data.synthetic", "data.colored_digits", "grouping",
      "testmode", "data.colored_mnist", "data.adult", "data.compas", "data.fetch"},
     {"data", "fast_kmeans"},
