@@ -46,7 +46,7 @@ def _execute(src, out, cwd):
                         kernel_manager_class="ugc_lib.warm_kernel.WarmKernelManager")
 
 
-def test_a_forked_kernel_gives_a_fresh_kernels_outputs(tmp_path, monkeypatch):
+def test_a_forked_kernel_gives_a_fresh_kernels_outputs(tmp_path, monkeypatch, capfd):
     src = tmp_path / "nb.ipynb"
     _notebook(src)
     work = tmp_path / "workdir"
@@ -65,6 +65,7 @@ def test_a_forked_kernel_gives_a_fresh_kernels_outputs(tmp_path, monkeypatch):
     assert "image/png" in cold[1][0]["data"]  # the figure is shown inline
     assert cold[2][0]["text"] == "from-the-caller workdir\n"
     assert warm == cold
+    assert "To connect another client" not in capfd.readouterr().out  # no stand-alone banner
 
 
 def test_the_kernel_exits_when_its_launcher_is_killed(tmp_path, monkeypatch):

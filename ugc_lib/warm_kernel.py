@@ -122,7 +122,11 @@ def _become_kernel(request: dict) -> None:
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
     signal.signal(signal.SIGCHLD, signal.SIG_DFL)
     _watch(request["launcher"])
-    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"]]
+    # ipykernel read JPY_PARENT_PID when the server imported it, before any launcher existed:
+    # give it the value a fresh kernel reads (it polls that process and stays quiet)
+    parent = request["env"].get("JPY_PARENT_PID") or request["launcher"]
+    sys.argv = ["ipykernel_launcher", "-f", request["connection_file"],
+                f"--IPKernelApp.parent_handle={int(parent)}"]
     from ipykernel import kernelapp
     kernelapp.launch_new_instance()
 
