@@ -43,6 +43,8 @@ SOURCES = NOTEBOOKS / "src"
 REPORTS = ROOT / "reports"
 SMOKE_PARAMS = {"seeds": [0, 1], "n_seeds": 2, "n_seeds_cnn": 2, "paper_seeds": [0, 1],
                 "pilot_seeds": [1000, 1001], "deviation_seeds": 2, "weight_decay_seeds": 2,
+                # notebook 17's map: one cell (the design's), one seed, shared with its study
+                "map_seeds": 1, "map_rhos": [0.95], "map_strengths": [0.25],
                 "jobs": 1}  # fast settings for --smoke
 SMOKE_OUT = REPORTS / "_smoke"
 # Parameters that name a user's file: a relative path is taken from the caller's working
@@ -225,7 +227,7 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
     import papermill as pm
     from nbconvert import HTMLExporter
 
-    from ugc_lib import store
+    from ugc_lib import store, stored_checks
     from ugc_lib.lifeline import publish, temp_file
     from ugc_lib.report import build_notebook
 
@@ -245,6 +247,7 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
             pm.execute_notebook(str(tmp_in), str(tmp_out), parameters=params or None,
                                 cwd=str(NOTEBOOKS), progress_bar=False,
                                 execution_timeout=cell_timeout, kernel_name="python3",
+                                kernel_manager_class="ugc_lib.warm_kernel.WarmKernelManager",
                                 **kernel_options())
         except pm.PapermillExecutionError as err:
             return "failed", time.perf_counter() - t0, f"cell {err.cell_index}: {err.ename}: {err.evalue}"
@@ -256,6 +259,7 @@ def execute(name: str, source: Path, out_nb: Path, params: dict, cell_timeout: i
         nbformat.write(done, str(tmp_out))
         if store_mode == "recompute":  # the study first: a notebook never shows unstored rows
             store.commit_log(name, env["UGC_STORE_RECORD"])
+            stored_checks.commit_log(name, env["UGC_STORE_RECORD"])
             shutil.rmtree(store.work_dir(name))
         publish(tmp_out, out_nb)
     finally:
@@ -312,21 +316,29 @@ def run_tasks(tasks: list[tuple], workers: int, report_one) -> None:
     ends every worker, kernel and kernel's child if this process is killed (lifeline.py);
     pool workers also die with it at once (PR_SET_PDEATHSIG)."""
     from ugc_lib.lifeline import die_with_parent, start_guard
+    from ugc_lib.warm_kernel import serving
 
     guard = start_guard()
     try:
-        if workers <= 1:
-            for task in tasks:
-                print(f"  start  {task[0]}", flush=True)
-                report_one(task[0], run_task(task))
-        else:
-            # Processes, not threads: papermill changes the working directory of its process.
-            with ProcessPoolExecutor(max_workers=workers, initializer=die_with_parent) as pool:
-                futures = {pool.submit(run_task, task): task[0] for task in tasks}
-                for future in as_completed(futures):
-                    report_one(futures[future], future.result())
+        with serving():  # after the guard: the server and its kernels carry its tag
+            run_pool(tasks, workers, report_one, die_with_parent)
     finally:
         guard.stop()
+
+
+def run_pool(tasks: list[tuple], workers: int, report_one, initializer) -> None:
+    """The tasks in this process (one worker) or a process pool (each worker runs
+    `initializer` first)."""
+    if workers <= 1:
+        for task in tasks:
+            print(f"  start  {task[0]}", flush=True)
+            report_one(task[0], run_task(task))
+        return
+    # Processes, not threads: papermill changes the working directory of its process.
+    with ProcessPoolExecutor(max_workers=workers, initializer=initializer) as pool:
+        futures = {pool.submit(run_task, task): task[0] for task in tasks}
+        for future in as_completed(futures):
+            report_one(futures[future], future.result())
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -32,7 +32,10 @@ DEFAULT_OUT = ROOT / "reports" / "design" / "colored_mnist.json"
 DESIGN_RULE = """\
 Fixed before the design runs (not knobs): MNIST-5k at 14 x 14, split (train, val, test) =
 (3000, 1000, 1000), so 250 test images per (y, s) group; colour on the background; no label
-noise; the suite's CNN (model.cnn_channels default) and the paper preset's training recipe
+noise; a small CNN, channels (8, 16) (two 3x3 conv layers, a 2x2 max-pool after the first:
+a third of the run time of the suite's default (16, 32, 32), which did not fit the results
+store's budget; the first design, with the default CNN, is kept in
+reports/design/colored_mnist_cnn_16_32_32.json) and the paper preset's training recipe
 (Adam, LR 1e-2, batch 64, one ERM warm-up epoch); oracle Group DRO with its default step.
 Knobs: rho (P(s = y) in train and val), colour strength a, total epochs E.
 1. rho = 0.95, the issue's value. Strength grid a in {0.25, 0.5, 1.0}. Seeds 0 .. n-1.
@@ -58,17 +61,18 @@ MAX_EPOCHS = 20
 STRENGTHS = (0.25, 0.5, 1.0)
 RHOS = (0.95, 0.99)  # the first, then the fallback of step 6
 GAP, TIE = -0.2, 0.01
+CNN_CHANNELS = (8, 16)  # fixed by the rule above, not a knob
 
 
 def config(rho: float, strength: float, method: str, epochs: int = MAX_EPOCHS,
            sizes: tuple[int, int, int] = (3000, 1000, 1000)) -> RunConfig:
-    """The paper preset on Colored MNIST with the suite's CNN (14 x 14, three channels)."""
+    """The paper preset on Colored MNIST with the rule's CNN (14 x 14, three channels)."""
     return PAPER_TEXT.with_updates(**{
         "name": f"cmnist_design_{method}", "data.dataset": "colored_mnist",
         "data.n_samples": sum(sizes), "data.split_sizes": sizes, "data.spurious_corr": rho,
         "data.spurious_corr_test": 0.5, "data.color_strength": strength,
         "data.color_where": "background", "model.kind": "cnn", "model.hidden_dims": (),
-        "model.image_side": 14, "train.warmup_epochs": 1, "train.robust_epochs": epochs - 1,
+        "model.cnn_channels": CNN_CHANNELS, "model.image_side": 14, "train.warmup_epochs": 1, "train.robust_epochs": epochs - 1,
         "objective.method": method})
 
 
@@ -155,7 +159,8 @@ def main(argv: list[str] | None = None) -> int:
                    "test_wga_ys": summary([r["final"]["test"]["wga_ys"] for r in grey])}
     out = {"command": "python -m benchmarks.design_colored_mnist " + shlex.join(argv or sys.argv[1:]),
            "rule": DESIGN_RULE, "rule_sha256": RULE_SHA256, "interval_method": CI_METHOD,
-           "seeds": seeds, "max_epochs": epochs, "split_sizes": list(sizes), "cells": cells,
+           "seeds": seeds, "max_epochs": epochs, "split_sizes": list(sizes),
+           "cnn_channels": list(CNN_CHANNELS), "cells": cells,
            "choice": None if choice is None else
            {"rho": choice["rho"], "color_strength": choice["strength"], "epochs": choice["epochs"]},
            "ceiling": ceiling, "seconds": round(time.perf_counter() - t0, 1)}

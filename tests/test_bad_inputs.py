@@ -92,3 +92,21 @@ def test_malformed_config_dict_names_the_section_or_field(edit, match, no_work):
 def test_configs_must_be_run_configs(no_work):
     with pytest.raises(TypeError, match="RunConfig"):
         runner.sweep([PAPER_TEXT.to_dict()], [0], cache_dir=no_work)
+
+
+@pytest.mark.parametrize("value, disabled", [("1", True), ("true", True), ("ON", True),
+                                             ("0", False), ("false", False), ("off", False)])
+def test_no_progress_variable_has_its_obvious_meaning(monkeypatch, value, disabled):
+    from ugc_lib.train import progress_disabled
+    monkeypatch.setenv("UGC_NO_PROGRESS", value)
+    assert progress_disabled() is disabled
+    assert progress_disabled(True) is False and progress_disabled(False) is True
+
+
+def test_no_progress_unset_shows_bars_only_in_a_terminal(monkeypatch):
+    import sys
+
+    from ugc_lib.train import progress_disabled
+    monkeypatch.delenv("UGC_NO_PROGRESS", raising=False)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    assert progress_disabled() is True

@@ -55,28 +55,31 @@ def test_missing_results_name_the_notebook():
         readme_text.baselines({})
 
 
-def _digits_results(equal: dict[str, bool]) -> dict:
-    variants = {"ERM": 0.0, "UGC (global)": 0.0, "UGC (per class)": 0.09, "oracle DRO": 0.14}
-    test = [[p, v, _est(x)] for p in readme_text.PRESETS for v, x in variants.items()]
-    groups = [[p, "ERM", _est(1.0, 0), _est(0.0, 0), _est(0.0, 0), _est(1.0, 0)] for p in readme_text.PRESETS]
-    rec = [[p, "UGC (per class)", _est(1.0, 0)] for p in readme_text.PRESETS]
-    return {"15_colored_digits": {
-        "tables": {"Colored-Digits test metrics (last epoch)": {"columns": ["preset", "variant", "WGA(y,s)"],
-                                                                "data": test},
-                   "Colored-Digits per-group test accuracy": {
-                       "columns": ["preset", "variant", "acc_y0s0", "acc_y0s1", "acc_y1s0", "acc_y1s1"],
-                       "data": groups},
-                   "Colored-Digits pseudo-groups (train)": {"columns": ["preset", "variant", "ARI vs (y,s)"],
-                                                            "data": rec}},
-        "notes": {"per_class_equals_oracle": equal,
-                  "per_class_ari_exact": {p: True for p in readme_text.PRESETS}}}}
+def _real_results(gap_ugc: float, gap_oracle: float) -> dict:
+    """Results of notebooks 15 and 17-19 with one row per shown method and the two gaps."""
+    out = {}
+    for nb, title, _, where in readme_text.REAL_DATA:
+        keys = ["preset"] + (["data.s_as_input"] if "data__s_as_input" in where else [])
+        vals = ["paper_text"] + ([True] if "data__s_as_input" in where else [])
+        test = [[*vals, m, _est(0.5), 20] for m in readme_text.REAL_SHOWN]
+        gaps = [[*vals, "UGC (global) − ERM", _est(gap_ugc)],
+                [*vals, "ERM − oracle DRO", _est(gap_oracle)]]
+        out[readme_text.NB[nb]] = {"tables": {
+            f"{title} test metrics (last epoch)": {"columns": [*keys, "variant", "WGA(y,s)", "n_seeds"],
+                                                   "data": test},
+            f"{title} paired gaps (test)": {"columns": [*keys, "gap", "WGA(y,s)"], "data": gaps}},
+            "verdicts": [{"id": "C12", "preset": "paper_text", "definition": "ys",
+                          "verdict": "partly reproduced"}]}  # notebook 17's, before the ledger's rule
+    out["12_claims"] = {"verdicts": [{"id": "C12", "preset": "paper_text", "definition": "ys",
+                                      "verdict": "not reproduced"}]}
+    return out
 
 
-def test_per_class_equals_the_oracle_only_where_it_does():
-    text = readme_text.colored_digits(_digits_results({"paper_text": True, "paper_code": False}))
-    assert "(`paper_text`) it equals the oracle" in text
-    assert "(`paper_code`) its test WGA(y,s) is 0.090 against the oracle's 0.140" in text
-    both = readme_text.colored_digits(_digits_results({"paper_text": True, "paper_code": True}))
-    assert "equals the oracle under both presets" in both
-    none = readme_text.colored_digits(_digits_results({"paper_text": False, "paper_code": False}))
-    assert "does not equal the oracle" in none
+def test_real_data_bullets_say_which_side_of_zero_each_gap_lies():
+    text = readme_text.real_data(_real_results(gap_ugc=0.10, gap_oracle=-0.30))
+    assert text.count("UGC (global) − ERM 0.100 [0.080, 0.120] (above 0)") == 4
+    assert text.count("ERM − oracle DRO -0.300 [-0.320, -0.280] (below 0)") == 4
+    assert "`paper_text` WGA(y,s): not reproduced" in text
+    spans = readme_text.real_data(_real_results(gap_ugc=0.0, gap_oracle=0.0))
+    assert spans.count("(interval spans 0)") == 8
+    assert "s as an input" in text and "20 seeds" in text

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -267,3 +268,13 @@ def test_sweep_reads_an_iterator_of_seeds_once_for_every_config(tiny_cfg):
     recs = sweep([tiny_cfg, other], iter([0, 1]), cache_dir=None, progress=False)
     assert [(r["config"]["train"]["lr"], r["seed"]) for r in recs] == [
         (tiny_cfg.train.lr, 0), (tiny_cfg.train.lr, 1), (0.02, 0), (0.02, 1)]
+
+
+def test_cache_dir_expands_home_and_is_made_absolute(monkeypatch, tmp_path):
+    monkeypatch.setenv("UGC_CACHE_DIR", "~/ugc_runs_x")
+    assert runner.default_cache_dir() == Path.home() / "ugc_runs_x"
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("UGC_CACHE_DIR", "rel/cache")
+    assert runner.default_cache_dir() == tmp_path.resolve() / "rel" / "cache"
+    monkeypatch.setenv("UGC_CACHE_DIR", "off")
+    assert runner.default_cache_dir() is None

@@ -52,3 +52,11 @@ def test_the_store_is_current():
     stale = store.stale_rows(store.DEFAULT_DIR)
     assert not stale, (f"stale rows (code is {store.library_version()}): {stale}; recompute "
                        f"them: python run_all.py --recompute --only {' '.join(sorted(stale))}")
+
+
+def test_the_stored_checks_are_current():
+    from ugc_lib import diagnostics, stored_checks  # noqa: F401  (registers C14's check)
+
+    stale = stored_checks.stale_entries(store.DEFAULT_DIR)
+    assert not stale, (f"stale stored checks: {stale}; recompute them: python run_all.py "
+                       f"--recompute --only {' '.join(sorted(stale))}")

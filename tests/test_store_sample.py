@@ -35,3 +35,19 @@ def test_a_sample_of_every_study_recomputes_exactly(capsys):
         for note in notes:
             print(f"  moved: {note}")
     assert not problems, "stored rows differ from their recomputation:\n" + "\n".join(problems)
+
+
+@pytest.mark.recompute
+def test_a_sample_of_the_stored_checks_recomputes_exactly(capsys):
+    from ugc_lib import diagnostics, stored_checks  # noqa: F401  (registers C14's check)
+
+    files = stored_checks.files(store.DEFAULT_DIR)
+    assert files, "no stored checks: run `python run_all.py --recompute --only 04 12`"
+    sample = audit.plan_checks(store.DEFAULT_DIR, audit.commit_id())
+    assert {study for study, _ in sample} == set(files), "a checks file without a sampled entry"
+    with capsys.disabled():
+        print(f"\nstored checks recomputed: {len(sample)} of "
+              f"{sum(len(stored_checks.read_entries(p)) for p in files.values())} entries "
+              f"({len(files)} files)")
+    problems = audit.check_entries(sample)
+    assert not problems, "stored checks differ from their recomputation:\n" + "\n".join(problems)

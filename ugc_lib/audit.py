@@ -24,7 +24,7 @@ from pathlib import Path
 
 from joblib import Parallel, delayed
 
-from . import nbcompare, store
+from . import nbcompare, store, stored_checks
 from .config import from_dict
 from .runner import sweep
 
@@ -173,4 +173,40 @@ def check(stored: Stored, pairs: list[tuple[str, int]], jobs: int = 1, tolerant:
                 message = f"{study} key={key} seed={seed}: {'; '.join(found)}"
                 chaotic = tolerant and json.loads(line)["config"]["model"]["kind"] == "cnn"
                 (notes if chaotic and notes is not None else problems).append(message)
+    return problems
+
+
+# ---------------------------------------------------------------- stored checks (stored_checks.py)
+
+CHECK_EXTRA = 3  # [ours] checked entries beyond one per checks file (C14's check: ~0.2 s each)
+
+
+def plan_checks(directory: Path | str | None, commit: str,
+                extra: int = CHECK_EXTRA) -> list[tuple[str, dict]]:
+    """(study, entry) pairs to recompute: each checks file's entry of lowest rank, then the
+    next `extra` entries of the whole store in rank order (rank: sha256 of commit and key)."""
+    def rank_of(item: tuple[str, dict]) -> str:
+        return hashlib.sha256(f"{commit}/{json.dumps(stored_checks.entry_key(item[1]))}"
+                              .encode()).hexdigest()
+    items = [(study, e) for study, path in stored_checks.files(directory).items()
+             for e in stored_checks.read_entries(path)]
+    chosen = {study: min((i for i in items if i[0] == study), key=rank_of)
+              for study in {s for s, _ in items}}
+    picked = list(chosen.values())
+    rest = [i for i in sorted(items, key=rank_of) if i not in picked]
+    return sorted(picked + rest[:extra], key=rank_of)
+
+
+def check_entries(sample: list[tuple[str, dict]]) -> list[str]:
+    """One message per sampled checks entry whose recomputation differs (exactly: an entry
+    holds booleans and shares, compared as written)."""
+    problems = []
+    with store.reads_disabled():
+        for study, entry in sample:
+            fresh = stored_checks.recompute(entry)
+            if fresh != entry:
+                diff = [k for k in ("key", "version", "value") if fresh[k] != entry[k]]
+                problems.append(f"{study} {entry['check']} key={entry['key']} seed={entry['seed']}: "
+                                f"{diff or 'entry'} differs: stored {json.dumps(entry['value'])} "
+                                f"!= recomputed {json.dumps(fresh['value'])}")
     return problems

@@ -18,6 +18,7 @@ import pandas as pd
 import torch
 from scipy.stats import norm
 
+from . import stored_checks
 from .config import DataConfig, RunConfig, get_preset
 from .data import GROUP_NAMES, GROUP_ORDER, SPLITS, Dataset, make_dataset, make_synthetic
 from .metrics import recovery, split_metrics
@@ -225,12 +226,14 @@ def scrambled_dataset(ds: Dataset, seed: int) -> Dataset:
                                                 X=ds[name].X.copy()) for name in SPLITS})
 
 
+@stored_checks.stored("c14_check", helpers=(scrambled_dataset,))
 def c14_check(cfg: RunConfig, seed: int, garbage_seed: int = 10_000) -> dict:
     """Train the full config twice with train.fit, handing it the true groups built
     from the real s and then from garbage s (X and y unchanged); compare everything.
 
     Returns booleans: clusters / signatures / final weights / val+test predictions
-    identical, and the share of training s labels the garbage changed.
+    identical, and the share of training s labels the garbage changed. The answer is kept
+    in the results store (stored_checks.py), so rendering reads it instead of training.
     """
     ds = make_dataset(cfg.data, seed)
     bad = scrambled_dataset(ds, garbage_seed + seed)

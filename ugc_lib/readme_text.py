@@ -16,8 +16,16 @@ from .studies import CORE_DIMS, GAP, KS, LRS, ORACLE, UGC_METHOD
 
 PRESETS = ("paper_text", "paper_code")
 UGC_GLOBAL, UGC_PER_CLASS, RANDOM = "UGC global (paper)", "UGC per class", "random groups (UGC sizes)"
-NB = {"01": "01_data", "03": "03_gradient_theory", "04": "04_clustering", "06": "06_ablation_lr",
-      "13": "13_baselines", "14": "14_sensitivity", "15": "15_colored_digits", "16": "16_scaling"}
+NB = {"01": "01_data", "12": "12_claims", "03": "03_gradient_theory", "04": "04_clustering", "06": "06_ablation_lr",
+      "13": "13_baselines", "14": "14_sensitivity", "15": "15_colored_digits", "16": "16_scaling",
+      "17": "17_colored_mnist", "18": "18_adult", "19": "19_compas"}
+# Real-data notebooks in the README's order: (notebook, title in its tables, model, the row
+# read: the text's preset, and s as an input where the data lets it be left out).
+REAL_DATA = (("17", "Colored MNIST", "CNN", {"preset": "paper_text"}),
+             ("15", "Colored-Digits", "CNN", {"preset": "paper_text"}),
+             ("18", "Adult", "MLP", {"preset": "paper_text", "data__s_as_input": True}),
+             ("19", "COMPAS", "MLP", {"preset": "paper_text", "data__s_as_input": True}))
+REAL_SHOWN = ("ERM", "UGC (global)", "input k-means (per class)", "oracle DRO")
 
 
 def _link(nb: str) -> str:
@@ -193,37 +201,36 @@ def sensitivity(results: dict) -> str:
               f"(below it in {count_of(minus, n_rest)} (cell, variant) pairs).")
 
 
-def colored_digits(results: dict) -> str:
-    test = results_table(results, NB["15"], "Colored-Digits test metrics (last epoch)")
-    groups = results_table(results, NB["15"], "Colored-Digits per-group test accuracy")
-    rec = results_table(results, NB["15"], "Colored-Digits pseudo-groups (train)")
-    equal = results_note(results, NB["15"], "per_class_equals_oracle")
-    exact = results_note(results, NB["15"], "per_class_ari_exact")
-    agree = [cell(groups, f"acc_{g}", preset="paper_text", variant="ERM").mean for g in ("y0s0", "y1s1")]
-    disagree = [cell(groups, f"acc_{g}", preset="paper_text", variant="ERM").mean for g in ("y0s1", "y1s0")]
-    shortcut = min(agree) > 0.95 and max(disagree) < 0.05
-    erm = cell(test, "WGA(y,s)", preset="paper_text", variant="ERM")
-    ugc = {p: cell(test, "WGA(y,s)", preset=p, variant="UGC (global)") for p in PRESETS}
-    fixed = any(e.lo > erm.hi for e in ugc.values())
-    ari = [cell(rec, "ARI vs (y,s)", preset=p, variant="UGC (per class)") for p in PRESETS]
-    same = [p for p in PRESETS if equal[p]]
-    differ = [p for p in PRESETS if not equal[p]]
-    if same and not differ:
-        equals = "and then equals the oracle under both presets"
-    elif same:
-        equals = (f"and with {OBJECTIVE_WORDS[UGC_METHOD[same[0]]]} over those clusters (`{same[0]}`) it equals the "
-                  f"oracle; with {words([OBJECTIVE_WORDS[UGC_METHOD[p]] for p in differ])} (`{words(differ)}`) "
-                  f"its test WGA(y,s) is " + words([
-                      f"{cell(test, 'WGA(y,s)', preset=p, variant='UGC (per class)').m()} against the oracle's "
-                      f"{cell(test, 'WGA(y,s)', preset=p, variant='oracle DRO').m()}" for p in differ]))
-    else:
-        equals = "but does not equal the oracle under either preset"
-    return (f"- **Real data and a CNN** ({_link('15')}): on Colored-Digits ERM "
-            + ("learns the colour shortcut" if shortcut else "partly uses the colour")
-            + f" (test WGA(y,s) {erm.m()}); the paper's global clustering {'does not fix it' if not fixed else 'improves on it'} ("
-            + words([f"{ugc[p].m()} under `{p}`" for p in PRESETS]) + "), but k-means on the CNN's gradients "
-            "*within each class* recovers the four (label, colour) groups "
-            + ("exactly" if all(exact.values()) else "in part") + f" (ARI {span(means(ari))}), {equals}.")
+def _gap_words(gaps, name: str, ref: str, **where) -> str:
+    """"name − ref d [lo, hi]" with whether the interval excludes 0."""
+    d = cell(gaps, "WGA(y,s)", gap=f"{name} − {ref}", **where)
+    side = "above 0" if d.lo > 0 else "below 0" if d.hi < 0 else "interval spans 0"
+    return f"{name} − {ref} {d.ci()} ({side})"
+
+
+def real_data(results: dict) -> str:
+    """One bullet per real-data notebook: test WGA(y,s) of ERM, UGC as the paper runs it,
+    raw-input k-means and the oracle, and the paired gaps UGC − ERM and ERM − oracle."""
+    lines = []
+    for nb, title, model, where in REAL_DATA:
+        test = results_table(results, NB[nb], f"{title} test metrics (last epoch)")
+        gaps = results_table(results, NB[nb], f"{title} paired gaps (test)")
+        n = int(rows(test, variant="ERM", **where)["n_seeds"].iloc[0])
+        shown = words([f"{name} {cell(test, 'WGA(y,s)', variant=name, **where).m()}"
+                       for name in REAL_SHOWN])
+        s_words = ", s as an input" if "data__s_as_input" in where else ""
+        lines.append(f"  - **{title}** ({_link(nb)}, {model}{s_words}, {n} seeds): {shown}; "
+                     f"{_gap_words(gaps, 'UGC (global)', 'ERM', **where)}; "
+                     f"{_gap_words(gaps, 'ERM', 'oracle DRO', **where)}.")
+    # the ledger's verdicts (notebook 12: notebook 17's rule, then the seed-halves stability rule)
+    c12 = [v for v in results[NB["12"]]["verdicts"] if v["id"] == "C12"]
+    c12_words = "; ".join(f"`{v['preset']}` WGA({'s' if v['definition'] == 's' else 'y,s'}): "
+                          f"{v['verdict']}" for v in c12)
+    return ("- **Real data** (test WGA(y,s) under `paper_text`, mean [95% CI], last epoch; "
+            "every notebook also has per-class UGC, random groups, per-group accuracy, both "
+            f"presets where affordable and s left out of the inputs). C12 (Colored MNIST, the ledger's "
+            f"verdicts): {c12_words}.\n"
+            + "\n".join(lines))
 
 
 def scaling(results: dict) -> str:
@@ -240,7 +247,7 @@ def scaling(results: dict) -> str:
 
 
 def beyond_paper(results: dict) -> str:
-    return "\n".join([baselines(results), sensitivity(results), colored_digits(results), scaling(results)])
+    return "\n".join([baselines(results), sensitivity(results), real_data(results), scaling(results)])
 
 
 # Marker name -> generator of the text between `<!-- name:start ... -->` and `<!-- name:end -->`.

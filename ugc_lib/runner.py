@@ -31,10 +31,14 @@ from .train import progress_disabled, run_experiment
 
 
 def default_cache_dir() -> Path | None:
-    """UGC_CACHE_DIR if set ("off" disables the cache), else ~/.cache/ugc_lib/runs."""
+    """UGC_CACHE_DIR if set ("off" disables the cache), else ~/.cache/ugc_lib/runs; "~" is
+    expanded and a relative path is made absolute from the working directory now, so that
+    worker processes started elsewhere write to the same folder."""
     value = os.environ.get("UGC_CACHE_DIR")
     if value is not None:
-        return None if value.lower() in ("", "off", "none", "0") else Path(value)
+        if value.lower() in ("", "off", "none", "0"):
+            return None
+        return Path(value).expanduser().resolve()
     return Path.home() / ".cache" / "ugc_lib" / "runs"
 
 

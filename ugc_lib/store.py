@@ -142,7 +142,7 @@ def store_dir() -> Path | None:
     """UGC_STORE_DIR if set ("off" or "" disables the store), else DEFAULT_DIR."""
     value = os.environ.get("UGC_STORE_DIR")
     if value is not None:
-        return None if value.lower() in ("", "off", "none", "0") else Path(value)
+        return None if value.lower() in ("", "off", "none", "0") else Path(value).expanduser()
     return DEFAULT_DIR
 
 

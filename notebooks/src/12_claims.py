@@ -83,13 +83,14 @@ for name, cfg in presets.items():
             v.id = "C3 (3 seeds)"
             three_seed.append(v)
 groupings = {n: cfg.grouping for n, cfg in presets.items()}
-c4 = claims.c4_verdicts(PAPER_TEXT.data, seeds, groupings)
+c4_al, c4_linear = claims.c4_frames(PAPER_TEXT.data, seeds, groupings)  # judged again on halves
+c4 = claims.c4_verdicts(PAPER_TEXT.data, seeds, groupings, al=c4_al, linear=c4_linear)
 c14_checks = diagnostics.c14_checks(list(presets), seeds)
 c14 = claims.verdict_c14(c14_checks)
 stored_bench = bench.load(benchmarks_path)  # written by `python -m benchmarks`
 c11 = [claims.verdict_c11(stored_bench, name) for name in presets]
 c12 = [v for cfg in presets.values()
-       for v in ledger.evaluate(cfg, cnn_seeds, jobs=jobs, studies=("colored_digits",))]
+       for v in ledger.evaluate(cfg, cnn_seeds, jobs=jobs, studies=("colored_mnist",))]
 verdicts = (baseline["paper_text"] + baseline["paper_code"] + three_seed + c4 + c11 + c12
             + [c14] + claims.verdict_c13(list(presets)))
 print(f"{len(verdicts)} verdicts; the ledger table follows the stability check below")
@@ -111,9 +112,10 @@ def judged_on(part, cnn_part, half):
     own = {s: v[: len(v) // 2] if half == 0 else v[len(v) // 2:] for s, v in study_seeds.items()}
     out = [v for cfg in presets.values()
            for v in ledger.evaluate(cfg, part, jobs=jobs, study_seeds=own)]
-    out += claims.c4_verdicts(PAPER_TEXT.data, part, groupings)
+    out += claims.c4_verdicts(PAPER_TEXT.data, part, groupings, al=c4_al[c4_al["seed"].isin(part)],
+                              linear=c4_linear[c4_linear["seed"].isin(part)])
     out += [v for cfg in presets.values()
-            for v in ledger.evaluate(cfg, cnn_part, jobs=jobs, studies=("colored_digits",))]
+            for v in ledger.evaluate(cfg, cnn_part, jobs=jobs, studies=("colored_mnist",))]
     out.append(claims.verdict_c14(c14_checks[c14_checks["seed"].isin(part)]))
     return out
 
