@@ -21,7 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.design_colored_mnist import by_epoch, summary
+from benchmarks.design_colored_mnist import best_epoch, by_epoch, summary
 from ugc_lib.config import PAPER_TEXT, RunConfig
 from ugc_lib.files import write_atomically
 from ugc_lib.intervals import CI_METHOD
@@ -71,8 +71,7 @@ def main(argv: list[str] | None = None) -> int:
     records = sweep([config("erm", epochs), config("oracle_dro", epochs)], seeds, progress=False)
     erm, oracle = records[:len(seeds)], records[len(seeds):]
     val_acc = by_epoch(erm, "val", "acc").mean(axis=0)  # (epochs,) mean over seeds
-    candidates = np.arange(2, epochs + 1)
-    best = int(candidates[np.argmax(val_acc[candidates - 1])])  # first maximum: smaller e
+    best = best_epoch(val_acc, epochs)
     e = best - 1
     erm_wga, oracle_wga = by_epoch(erm, "test", "wga_ys")[:, e], by_epoch(oracle, "test", "wga_ys")[:, e]
     out = {"command": "python -m benchmarks.design_colored_digits " + shlex.join(argv or sys.argv[1:]),

@@ -85,6 +85,13 @@ def by_epoch(records: list[dict], split: str, metric: str) -> np.ndarray:
     return np.asarray(out, dtype=np.float64)
 
 
+def best_epoch(val_acc: np.ndarray, epochs: int) -> int:
+    """E*: the e in {2, ..., epochs} (at least one robust epoch) with the highest mean
+    validation accuracy; the first maximum, so ties go to the smaller e."""
+    candidates = np.arange(2, epochs + 1)
+    return int(candidates[np.argmax(val_acc[candidates - 1])])
+
+
 def summary(values) -> dict:
     iv = interval(values)
     return {"mean": iv.mean, "low": iv.low, "high": iv.high, "method": iv.method, "n": iv.n}
@@ -97,8 +104,7 @@ def cell(rho: float, strength: float, seeds: list[int], epochs: int, sizes) -> d
                      config(rho, strength, "oracle_dro", epochs, sizes)], seeds, progress=False)
     erm, oracle = records[:len(seeds)], records[len(seeds):]
     val_acc = by_epoch(erm, "val", "acc").mean(axis=0)  # (epochs,) mean over seeds
-    candidates = np.arange(2, epochs + 1)
-    best = int(candidates[np.argmax(val_acc[candidates - 1])])  # first maximum: smaller e
+    best = best_epoch(val_acc, epochs)
     e = best - 1
     erm_wga, oracle_wga = by_epoch(erm, "test", "wga_ys")[:, e], by_epoch(oracle, "test", "wga_ys")[:, e]
     d = summary(erm_wga - oracle_wga)

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from benchmarks.design_colored_mnist import by_epoch, summary
+from benchmarks.design_colored_mnist import best_epoch, by_epoch, summary
 from ugc_lib.config import PAPER_TEXT, RunConfig
 from ugc_lib.files import write_atomically
 from ugc_lib.intervals import CI_METHOD
@@ -63,8 +63,7 @@ def cell(dataset: str, s_as_input: bool, seeds: list[int], epochs: int, sizes) -
                     progress=False)
     erm, oracle = records[:len(seeds)], records[len(seeds):]
     val_acc = by_epoch(erm, "val", "acc").mean(axis=0)
-    candidates = np.arange(2, epochs + 1)
-    best = int(candidates[np.argmax(val_acc[candidates - 1])])
+    best = best_epoch(val_acc, epochs)
     e = best - 1
     erm_wga, oracle_wga = by_epoch(erm, "test", "wga_ys")[:, e], by_epoch(oracle, "test", "wga_ys")[:, e]
     return {"dataset": dataset, "s_as_input": s_as_input, "split_sizes": list(sizes),
