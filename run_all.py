@@ -57,6 +57,10 @@ REDIRECTED = ("figures_dir", "results_dir", "claims_path")
 # Notebook -> (seed list, seed count) where the list must lie in range(count): notebook 05
 # reads claim C3's seeds off its sweep over range(n_seeds).
 SEED_SUBSETS = {"05_dro_training": ("paper_seeds", "n_seeds")}
+# Recomputing, a notebook starts after these: notebook 12's ledger asks for the CNN runs of
+# notebook 17's study, which it then reads from the shared run cache instead of computing
+# them a second time side by side (measured: 12 and 17 together took 25 min, each alone far less).
+RECOMPUTE_AFTER = {"12_claims": ("17_colored_mnist",)}
 # Last run's seconds per notebook (not committed): the longest start first, so that
 # parallel jobs finish together.
 LAST_SECONDS = REPORTS / ".notebook_seconds.json"
@@ -326,19 +330,39 @@ def run_tasks(tasks: list[tuple], workers: int, report_one) -> None:
         guard.stop()
 
 
+def waits_for(tasks: list[tuple]) -> dict[str, set[str]]:
+    """Task name -> the selected tasks it starts after: RECOMPUTE_AFTER, when recomputing."""
+    names = {task[0] for task in tasks}
+    return {task[0]: set(RECOMPUTE_AFTER.get(task[0], ())) & names if task[6] == "recompute"
+            else set() for task in tasks}
+
+
 def run_pool(tasks: list[tuple], workers: int, report_one, initializer) -> None:
     """The tasks in this process (one worker) or a process pool (each worker runs
-    `initializer` first)."""
+    `initializer` first), in the given order, except that a task starts only after the
+    tasks it waits for (waits_for) have ended."""
+    after = waits_for(tasks)
     if workers <= 1:
-        for task in tasks:
+        done: set[str] = set()
+        pending = list(tasks)
+        while pending:
+            task = next(t for t in pending if after[t[0]] <= done)
+            pending.remove(task)
             print(f"  start  {task[0]}", flush=True)
             report_one(task[0], run_task(task))
+            done.add(task[0])
         return
     # Processes, not threads: papermill changes the working directory of its process.
     with ProcessPoolExecutor(max_workers=workers, initializer=initializer) as pool:
-        futures = {pool.submit(run_task, task): task[0] for task in tasks}
-        for future in as_completed(futures):
-            report_one(futures[future], future.result())
+        done, pending, futures = set(), list(tasks), {}
+        while pending or futures:
+            for task in [t for t in pending if after[t[0]] <= done][:workers - len(futures)]:
+                pending.remove(task)
+                futures[pool.submit(run_task, task)] = task[0]
+            finished = next(as_completed(futures))
+            name = futures.pop(finished)
+            report_one(name, finished.result())
+            done.add(name)
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -245,3 +245,24 @@ def test_every_method_is_either_stacked_or_declined_by_name():
     for m in declined:
         upd = NEW.get(m) or {"objective.method": m, "grouping.source": "labels"}
         assert m in batch_problem(make_tiny(**upd))
+
+
+def test_grasp_on_a_class_larger_than_the_dense_limit_labels_every_row_by_its_core_points(monkeypatch):
+    import ugc_lib.grasp as grasp
+    rng = np.random.default_rng(0)
+    centres = np.eye(8)[:2] * 5.0  # two directions: two clusters after centring
+    G = np.concatenate([centres[0] + rng.normal(0, 0.3, (150, 8)),
+                        centres[1] + rng.normal(0, 0.3, (150, 8))])
+    blob = np.repeat([0, 1], 150)
+    y = np.zeros(300, dtype=int)
+    monkeypatch.setattr(grasp, "DENSE_LIMIT", 60)
+    for eps in (None, 0.3):
+        model = DensityClustering(eps=eps, min_samples=5).fit(G, y)
+        labels = model.labels_
+        assert model.params_[0]["subsample"] == 60
+        kept = labels >= 0
+        assert kept.mean() > 0.9  # rows outside the subsample are labelled, not all noise
+        # the two blobs end in two different clusters, each blob in one
+        assert len(set(labels[kept & (blob == 0)])) == 1
+        assert len(set(labels[kept & (blob == 1)])) == 1
+        assert set(labels[kept & (blob == 0)]) != set(labels[kept & (blob == 1)])

@@ -90,3 +90,41 @@ def test_percent_format_cells_and_tags():
 def test_text_before_first_marker_is_rejected():
     with pytest.raises(ValueError, match="before the first"):
         parse_percent("x = 1\n# %%\ny = 2\n")
+
+
+def _task(name, mode):
+    return (name, None, None, {}, 60, None, mode)
+
+
+def test_recomputing_notebook_12_waits_for_17_and_rendering_waits_for_nothing():
+    tasks = [_task("12_claims", "recompute"), _task("17_colored_mnist", "recompute"),
+             _task("05_dro_training", "recompute")]
+    assert run_all.waits_for(tasks) == {"12_claims": {"17_colored_mnist"},
+                                        "17_colored_mnist": set(), "05_dro_training": set()}
+    assert run_all.waits_for([_task("12_claims", "recompute")]) == {"12_claims": set()}
+    assert run_all.waits_for([_task("12_claims", "render"), _task("17_colored_mnist", "render")]) \
+        == {"12_claims": set(), "17_colored_mnist": set()}
+
+
+def _fake_run(task):
+    """A task that logs its start and end to the file in its report_dir slot."""
+    import time
+    with open(task[5], "a") as f:
+        f.write(f"start {task[0]}\n")
+    time.sleep(0.3 if task[0] == "17_colored_mnist" else 0.01)
+    with open(task[5], "a") as f:
+        f.write(f"end {task[0]}\n")
+    return "ok", 0.0, ""
+
+
+@pytest.mark.parametrize("workers", [1, 2])
+def test_a_waiting_task_starts_after_the_task_it_waits_for(monkeypatch, workers, tmp_path):
+    log = tmp_path / "order.log"  # appended by each task, in whichever process runs it
+    monkeypatch.setattr(run_all, "run_task", _fake_run)
+    tasks = [(n, None, None, {}, 60, str(log), "recompute")
+             for n in ("12_claims", "17_colored_mnist", "05_dro_training")]
+    seen = []
+    run_all.run_pool(tasks, workers, lambda name, res: seen.append(name), lambda: None)
+    lines = log.read_text().splitlines()
+    assert sorted(seen) == sorted(t[0] for t in tasks)
+    assert lines.index("start 12_claims") > lines.index("end 17_colored_mnist")

@@ -6,7 +6,7 @@ import copy
 
 import pytest
 
-from ugc_lib import selection, studies, tuning
+from ugc_lib import selection, studies, tables, tuning
 from ugc_lib.config import PAPER_CODE, PAPER_TEXT
 
 
@@ -90,7 +90,7 @@ def test_selection_rows_cover_every_method_seed_and_protocol():
 @pytest.mark.parametrize("reduced", [False, True])
 def test_every_method_gets_the_same_number_of_grid_points(reduced):
     sizes = {name: tuning.grid_size(name, reduced) for name in tuning.OWN}
-    assert set(sizes.values()) == {tuning.GRID_POINTS // (2 if reduced else 1)}, sizes
+    assert set(sizes.values()) == {tuning.REDUCED_POINTS if reduced else tuning.GRID_POINTS}, sizes
     assert list(tuning.OWN) == list(studies.BASELINES)
     assert len(tuning.grid_table(reduced)) == len(studies.BASELINES)
 
@@ -106,6 +106,20 @@ def test_grid_configs_are_distinct_and_labelled_back_to_their_method(base):
     jtt = tuning.method_grid("JTT (retrained)", base)
     assert {c.objective.jtt_lambda_up for c in jtt} == {5.0, 20.0, 50.0, 100.0}
     assert {c.train.warmup_epochs for c in jtt} == {1, 2}
+    for name in tuning.OWN:  # the reduced grid keeps the base's LR; one axis of two values
+        grid = tuning.method_grid(name, base, reduced=True)
+        assert {c.train.lr for c in grid} == {base.train.lr}
+        varied = [f for f in ("train.weight_decay", "grouping.k", "objective.dro_eta",
+                              "objective.jtt_lambda_up", "grouping.dbscan_eps",
+                              "objective.dfr_l1")
+                  if len({tables.get_field(c, f) for c in grid}) > 1]
+        assert len(varied) == 1, (name, varied)
+
+
+def test_the_reduced_grid_refuses_a_base_whose_weight_decay_is_its_second_value():
+    with pytest.raises(ValueError, match="train.weight_decay"):
+        tuning.method_grid("ERM", PAPER_TEXT.with_updates(**{
+            "train.weight_decay": tuning.REDUCED_WEIGHT_DECAY}), reduced=True)
 
 
 def test_print_grids_prints_one_line_per_method(capsys):

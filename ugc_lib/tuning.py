@@ -12,8 +12,11 @@ LR x weight decay x its own hyperparameter, with OWN_POINTS values of the latter
 A method without a hyperparameter of its own (ERM, the balancing baselines) spends the
 same number of points on a finer LR x weight-decay grid over the same ranges. Every
 point is then early-stopped by epoch and selected under both protocols of selection.py.
-reduced=True (the real datasets, when the full grids exceed the budget) keeps every
-other value of the own axis (the fine grid: the coarse LRs), the same for every method.
+reduced=True is the real datasets' grid (the full grids there exceed the store's
+30-minute recompute budget many times over): REDUCED_POINTS points for every method, at
+the base config's LR (the dataset design's): a method with an own hyperparameter tries the
+two values of REDUCED_OWN at the base's weight decay; one without tries the base's weight
+decay and REDUCED_WEIGHT_DECAY. The values were fixed before any tuned run was looked at.
 """
 
 from __future__ import annotations
@@ -64,14 +67,39 @@ OWN: dict[str, tuple[str, tuple[dict[str, Any], ...]] | None] = {
 OWN["JTT ablation (continued, reweighted)"] = OWN["JTT (retrained)"]
 assert list(OWN) == list(BASELINES), "every BASELINES method has its tuning axis here"
 
+# The reduced grid's two values of each own hyperparameter [ours]: the default and one
+# value far from it, in the method's own range (the robust-training defaults of config.py).
+REDUCED_POINTS = 2
+REDUCED_WEIGHT_DECAY = 1e-2  # [ours] methods with no own axis: the base's, and strong l2
+REDUCED_OWN: dict[str, tuple[dict[str, Any], ...]] = {
+    "k": ({"grouping.k": 2}, {"grouping.k": 4}),
+    "eta": ({"objective.dro_eta": 1e-2}, {"objective.dro_eta": 1e-1}),
+    "T, lambda_up": ({"train.warmup_epochs": 1, "objective.jtt_lambda_up": 20.0},
+                     {"train.warmup_epochs": 2, "objective.jtt_lambda_up": 100.0}),
+    "eps": ({"grouping.dbscan_eps": None}, {"grouping.dbscan_eps": 0.4}),
+    "l1": ({"objective.dfr_l1": 0.0}, {"objective.dfr_l1": 1e-3}),
+}
+assert all(len(v) == REDUCED_POINTS for v in REDUCED_OWN.values())
+assert {own[0] for own in OWN.values() if own} == set(REDUCED_OWN)
 
-def _shared_axes(name: str, reduced: bool) -> tuple[tuple, tuple, tuple]:
-    """(LRs, weight decays, own-axis points) of one method."""
+
+def _shared_axes(name: str, reduced: bool, base: RunConfig | None = None
+                 ) -> tuple[tuple, tuple, tuple]:
+    """(LRs, weight decays, own-axis points) of one method; the reduced grid reads the
+    base's LR and weight decay ("base" in the printed table when there is none)."""
     own = OWN[name]
+    if reduced:
+        lr = base.train.lr if base is not None else "base"
+        wd = base.train.weight_decay if base is not None else "base"
+        if base is not None and wd == REDUCED_WEIGHT_DECAY:
+            raise ValueError(f"train.weight_decay={wd!r} of the base is the reduced grid's "
+                             f"second value: allowed any other")
+        if own is None:
+            return (lr,), (wd, REDUCED_WEIGHT_DECAY), ({},)
+        return (lr,), (wd,), REDUCED_OWN[own[0]]
     if own is None:
-        return (LRS if reduced else LRS_FINE), WEIGHT_DECAYS_FINE, ({},)
-    points = own[1][::2] if reduced else own[1]
-    return LRS, WEIGHT_DECAYS, points
+        return LRS_FINE, WEIGHT_DECAYS_FINE, ({},)
+    return LRS, WEIGHT_DECAYS, own[1]
 
 
 def method_grid(name: str, base: RunConfig, reduced: bool = False) -> list[RunConfig]:
@@ -80,7 +108,7 @@ def method_grid(name: str, base: RunConfig, reduced: bool = False) -> list[RunCo
         raise ValueError(f"method={name!r} is invalid: allowed {list(OWN)}")
     method = baseline_configs(base, (name,))[name]
     total = base.train.total_epochs
-    lrs, wds, points = _shared_axes(name, reduced)
+    lrs, wds, points = _shared_axes(name, reduced, base)
     out = []
     for lr, wd, point in itertools.product(lrs, wds, points):
         updates = {"train.lr": lr, "train.weight_decay": wd, **point}
