@@ -45,6 +45,7 @@ SMOKE_PARAMS = {"seeds": [0, 1], "n_seeds": 2, "n_seeds_cnn": 2, "paper_seeds": 
                 "pilot_seeds": [1000, 1001], "deviation_seeds": 2, "weight_decay_seeds": 2,
                 # notebook 17's map: one cell (the design's), one seed, shared with its study
                 "map_seeds": 1, "map_rhos": [0.95], "map_strengths": [0.25],
+                "tuned_seeds": [0, 1], "tuned_real_seeds": [0, 1],  # notebook 13's Part B
                 "jobs": 1}  # fast settings for --smoke
 SMOKE_OUT = REPORTS / "_smoke"
 # Parameters that name a user's file: a relative path is taken from the caller's working

@@ -30,7 +30,7 @@ LAYERS = [
     {"runner", "real_studies"},
     {"studies", "theory", "your_data", "audit", "run_checks"},
     {"claims", "diagnostics", "bench", "bench_batched", "bench_distributed", "tables", "tuning"},
-    {"ledger", "figures", "readings"},
+    {"ledger", "figures", "readings", "comparison"},
     {"readme_text", "real_report"},
     {"report"},
     {"__init__"},

@@ -307,6 +307,34 @@ def nb13_baselines(final_test: pd.DataFrame, title: str,
     return fig
 
 
+def nb13_tuned(frame: pd.DataFrame, title: str) -> plt.Figure:
+    """Test WGA(y,s) of each method's selected model: one row per dataset, one column per
+    selection protocol; points are means over seeds, bars 95% bootstrap intervals, the
+    dashed line ERM's mean (comparison.selection_frame rows)."""
+    datasets = list(dict.fromkeys(frame["dataset"]))
+    protocols = list(dict.fromkeys(frame["protocol"]))
+    methods = [m for m in BASELINES if m in set(frame["method"])]
+    fig, axes = plt.subplots(len(datasets), len(protocols), squeeze=False, sharey=True,
+                             figsize=(5.2 * len(protocols), 0.3 * len(methods) * len(datasets) + 1.5))
+    for r, dataset in enumerate(datasets):
+        for c, protocol in enumerate(protocols):
+            ax = axes[r, c]
+            part = frame[(frame["dataset"] == dataset) & (frame["protocol"] == protocol)]
+            sns.pointplot(data=part, y="method", x="wga_ys", order=methods, errorbar=("ci", 95),
+                          seed=0, n_boot=1000, linestyle="none", ax=ax, color="C0")
+            erm = part.loc[part["method"] == "ERM", "wga_ys"]
+            if len(erm):
+                ax.axvline(erm.mean(), color="grey", ls="--", lw=1, label="ERM")
+                ax.legend(fontsize=7, loc="lower left")
+            ax.set_title(f"{dataset}: selected by {protocol}", fontsize=9)
+            ax.set_xlabel("test WGA(y,s)")
+            ax.set_ylabel("")
+            ax.grid(axis="x", alpha=0.3)
+    fig.suptitle(title)
+    fig.tight_layout()
+    return fig
+
+
 def nb14_sensitivity(final_test: pd.DataFrame, panels: Sequence[tuple[str, str]],
                          title: str, ncols: int = 4) -> plt.Figure:
     """One annotated heatmap per (method, metric): core_dim (rows) x spurious_corr (columns).
