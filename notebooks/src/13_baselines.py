@@ -42,7 +42,7 @@
 seeds = [0, 1, 2, 3, 4]
 tuned_seeds = [0, 1, 2, 3, 4]  # Part B, synthetic presets (full grids)
 tuned_real_seeds = [0, 1, 2]  # Part B, real datasets (reduced grids)
-jobs = 1
+jobs = 2  # worker processes for runs the store does not hold (recomputation)
 figures_dir = "../reports/figures"
 results_dir = "../reports/results"
 
