@@ -361,7 +361,7 @@ model; "ahead of" only when the paired interval to the runner-up lies above 0):
 {chr(10).join(rank_lines)}
 
 **UGC without group labels** (protocol `{label_free}`), paired seed by seed: of the
-{len(ugc_vs)} gaps UGC − GRASP-style and UGC − random groups, {len(above)} lie above 0
+{len(ugc_vs)} gaps UGC − GRASP-style and UGC − random groups, {len(above)} {"lies" if len(above) == 1 else "lie"} above 0
 ({pairs_words(above)}), {len(below)} below 0 ({pairs_words(below)}), and the rest include 0.
 Against ERM (unpaired intervals), a UGC variant is clearly above ERM on
 {R.words([f"{d} ({u})" for d, u in ugc_over_erm]) if ugc_over_erm else "no dataset"} and clearly below it on
