@@ -41,7 +41,53 @@ def test_oracle_on_top_only_when_it_is():
     beaten = dict(top, **{"random groups (UGC sizes)": 0.95})
     text = readme_text.baselines(_baseline_results(beaten, gap=-0.05))
     assert "is on top" not in text
-    assert "random groups (UGC sizes) (0.950) reach or exceed the oracle's mean (0.940)" in text
+    assert "random groups (UGC sizes) (0.950) reaches or exceeds the oracle's mean (0.940)" in text
+    two = dict(beaten, ERM=0.96)
+    assert "ERM (0.960) and random groups (UGC sizes) (0.950) reach or exceed" in \
+        readme_text.baselines(_baseline_results(two, gap=-0.05))
+
+
+def test_floor_sentence_counts_the_methods_above_one_cluster():
+    text = readme_text.baselines(_baseline_results({m: 0.9 for m in METHODS}, gap=0.0))
+    assert "no group-inference method finds the minority groups" in text
+    results = _baseline_results({m: 0.9 for m in METHODS}, gap=0.0)
+    rows = results["13_baselines"]["tables"]["Group inference compared (test, last epoch)"]["data"]
+    for row in rows:
+        if row[0] == "paper_code" and row[1] == "GEORGE-style (features)":
+            row[2] = _est(0.30)
+    text = readme_text.baselines(results)
+    assert "finds little of the minority" in text
+    assert "1 of 6 (preset, method) pairs are more than 0.05 above it, the highest " \
+           "GEORGE-style (features) under `paper_code`" in text
+
+
+def _tuned_results(first_gap: float, ugc_gap: float) -> dict:
+    """13_baselines' Part B tables for one dataset, both protocols."""
+    protocols = {"group_wga": "validation WGA(y,s)", "worst_class": "validation worst-class accuracy"}
+    ranks = [["D", p, "A", "0.900", "B", "0.800", _est(first_gap), first_gap - 0.02 > 0]
+             for p in protocols]
+    cols = ["dataset", "protocol", "first", "first's mean", "second", "second's mean",
+            "first − second", "separated"]
+    gaps = [["D", p, f"UGC global (paper){GAP}{ref}", _est(ugc_gap), 3] for p in protocols
+            for ref in ("GRASP-style (gradients, DBSCAN)", "random groups (UGC sizes)")]
+    return {"13_baselines": {"tables": {
+        "Tuned: datasets": {"columns": ["dataset", "methods", "grid", "seeds", "runs"],
+                            "data": [["D", 11, "reduced", 3, 66]]},
+        "Tuned: first-ranked": {"columns": cols, "data": ranks},
+        "Tuned: first-ranked without group labels": {"columns": cols, "data": ranks},
+        "Tuned: UGC paired gaps": {"columns": ["dataset", "protocol", "gap", "test WGA(y,s)", "n_seeds"],
+                                   "data": gaps}},
+        "notes": {"protocols": protocols, "grid_points": 32, "reduced_grid_points": 2, "gap": GAP}}}
+
+
+def test_tuned_bullet_follows_the_separation_and_the_gap_signs():
+    text = readme_text.tuned_baselines(_tuned_results(first_gap=0.1, ugc_gap=0.1))
+    assert "`group_wga`: A (0.900)," in text and "; not separated from" not in text
+    assert "(above 0) under `group_wga`" in text and "reduced grid, 3 seeds" in text
+    text = readme_text.tuned_baselines(_tuned_results(first_gap=0.0, ugc_gap=-0.1))
+    assert "A (0.900; not separated from B)" in text
+    assert "(below 0)" in text and "(above 0)" not in text
+    assert "(includes 0)" in readme_text.tuned_baselines(_tuned_results(0.0, 0.0))
 
 
 def test_random_groups_sentence_follows_the_paired_gap():
