@@ -67,12 +67,21 @@ RECOMPUTE_AFTER = {"12_claims": ("17_colored_mnist",)}
 LAST_SECONDS = REPORTS / ".notebook_seconds.json"
 
 
-def longest_first(names: list[str]) -> list[str]:
-    try:
-        seconds = json.loads(LAST_SECONDS.read_text())
-    except (OSError, ValueError):
-        return names
+def longest_first(names: list[str], seconds: dict[str, float] | None = None) -> list[str]:
+    """names, the longest first by `seconds` (default: the last run's, when recorded)."""
+    if seconds is None:
+        try:
+            seconds = json.loads(LAST_SECONDS.read_text())
+        except (OSError, ValueError):
+            return names
     return sorted(names, key=lambda n: -float(seconds.get(n, 0.0)))
+
+
+def recompute_seconds() -> dict[str, float]:
+    """The committed store's summed run seconds per study: the order of a recomputation, also
+    in a fresh clone (a render's seconds say nothing of a study's cost)."""
+    from ugc_lib import store
+    return store.run_seconds()
 
 
 def remember_seconds(results: dict[str, tuple[str, float, str]]) -> None:
@@ -456,7 +465,8 @@ def main(argv: list[str] | None = None) -> int:
     print(f"running {len(jobs)} notebook(s) into {report_dir.relative_to(ROOT) if report_dir.is_relative_to(ROOT) else report_dir}")
     results: dict[str, tuple[str, float, str]] = {}
 
-    order = {name: i for i, name in enumerate(longest_first([n for n, _ in jobs]))}
+    by = recompute_seconds() if store_mode == "recompute" else None
+    order = {name: i for i, name in enumerate(longest_first([n for n, _ in jobs], by))}
     tasks = [(name, sources[name], nb_dir / f"{name}.ipynb", p, args.cell_timeout, report_dir,
               store_mode) for name, p in sorted(jobs, key=lambda job: order[job[0]])]
 

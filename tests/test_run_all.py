@@ -128,3 +128,12 @@ def test_a_waiting_task_starts_after_the_task_it_waits_for(monkeypatch, workers,
     lines = log.read_text().splitlines()
     assert sorted(seen) == sorted(t[0] for t in tasks)
     assert lines.index("start 12_claims") > lines.index("end 17_colored_mnist")
+
+
+def test_a_recomputation_starts_with_the_costliest_studies_of_the_committed_store():
+    seconds = run_all.recompute_seconds()
+    assert seconds, "the committed store records its studies' run seconds"
+    names = sorted(seconds)
+    order = run_all.longest_first(names, seconds)
+    assert [seconds[n] for n in order] == sorted(seconds.values(), reverse=True)
+    assert run_all.longest_first(["a", "b"], {"b": 2.0}) == ["b", "a"]
