@@ -258,7 +258,9 @@ tuned = comparison.comparison_table(selected)
 # %% [markdown]
 # ### The table: dataset × method × protocol
 # Test metrics of the model each protocol selected, mean [95% CI] over seeds; minority F1 of
-# the training groups the selected run trained on ("n/a": the method infers none).
+# the training groups the selected run trained on ("n/a": the method infers none; for the
+# class-balanced methods the groups are the labels, so theirs is what splitting by y alone
+# scores, not an inferred group; for JTT, the error set against the rest).
 # Protocols: `group_wga` = validation WGA(y,s) (reads validation group labels);
 # `worst_class` = validation worst-class accuracy (reads none).
 
