@@ -22,7 +22,7 @@ from .intervals import mean_ci
 from .real_studies import colored_mnist, tabular
 from .selection import PROTOCOLS, selection_rows
 from .studies import BASELINES, GAP, NO_INFERRED_GROUPS
-from .tables import fmt_number, summarize
+from .tables import NA, fmt_ci, fmt_number, paired_gaps as seed_gaps, summarize
 from .tuning import method_grid, method_of
 
 # The methods the comparison must show on every dataset; the class-balanced one is
@@ -50,7 +50,6 @@ GRASP, RANDOM = "GRASP-style (gradients, DBSCAN)", "random groups (UGC sizes)"
 METRICS = ("wga_ys", "acc", "rec_minority_f1")  # the table's columns, in this order
 LABELS = {"wga_ys": "test WGA(y,s)", "acc": "test accuracy",
           "rec_minority_f1": "minority F1 (train groups)"}
-NA = "n/a"
 
 
 def _check_dataset(name: str) -> tuple:
@@ -108,21 +107,27 @@ def comparison_table(frame: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def _gap(part: pd.DataFrame, a: str, b: str, metric: str) -> tuple[str, float, int]:
+    """metric(a) - metric(b) seed by seed within one (dataset, protocol) part: its
+    "mean [low, high]", the interval's low end and the number of seeds."""
+    d = seed_gaps(part, [a], b, metric, by=())[metric].to_numpy()
+    mean, lo, hi = mean_ci(d)
+    return fmt_ci(mean, lo, hi), lo, len(d)
+
+
 def paired_gaps(frame: pd.DataFrame, pairs: Sequence[tuple[str, str]],
                 metric: str = "wga_ys") -> pd.DataFrame:
     """Per dataset and protocol, seed-by-seed metric(a) - metric(b) for each (a, b): mean
     [95% CI] over the seeds both have ("gap" is "a − b")."""
     rows = []
     for (dataset, protocol), part in frame.groupby(["dataset", "protocol"], sort=False):
-        by_method = {m: g.set_index("seed")[metric] for m, g in part.groupby("method")}
+        present = set(part["method"])
         for a, b in pairs:
-            if a not in by_method or b not in by_method:
+            if a not in present or b not in present:
                 continue
-            d = (by_method[a] - by_method[b]).dropna().to_numpy()
-            mean, lo, hi = mean_ci(d)
+            text, _, n = _gap(part, a, b, metric)
             rows.append({"dataset": dataset, "protocol": protocol, "gap": f"{a}{GAP}{b}",
-                         "test WGA(y,s)": f"{fmt_number(mean, 3)} [{fmt_number(lo, 3)}, "
-                                          f"{fmt_number(hi, 3)}]", "n_seeds": len(d)})
+                         "test WGA(y,s)": text, "n_seeds": n})
     return pd.DataFrame(rows)
 
 
@@ -133,15 +138,11 @@ def first_ranked(frame: pd.DataFrame, metric: str = "wga_ys") -> pd.DataFrame:
     for (dataset, protocol), part in frame.groupby(["dataset", "protocol"], sort=False):
         means = part.groupby("method")[metric].mean().sort_values(ascending=False, kind="stable")
         first, second = means.index[0], means.index[1]
-        a = part[part["method"] == first].set_index("seed")[metric]
-        b = part[part["method"] == second].set_index("seed")[metric]
-        mean, lo, hi = mean_ci((a - b).dropna().to_numpy())
+        text, lo, _ = _gap(part, first, second, metric)
         rows.append({"dataset": dataset, "protocol": protocol, "first": first,
                      "first's mean": fmt_number(means.iloc[0], 3), "second": second,
                      "second's mean": fmt_number(means.iloc[1], 3),
-                     "first − second": f"{fmt_number(mean, 3)} [{fmt_number(lo, 3)}, "
-                                       f"{fmt_number(hi, 3)}]",
-                     "separated": bool(lo > 0)})
+                     "first − second": text, "separated": bool(lo > 0)})
     return pd.DataFrame(rows)
 
 
@@ -152,18 +153,19 @@ def chosen_points(frame: pd.DataFrame, records_by_dataset: dict[str, Sequence[di
                                            "objective.dfr_l1")) -> pd.DataFrame:
     """What each protocol chose, per dataset x protocol x method: the most frequent grid
     point's tuned values (only the fields its grid varies) and the median epoch."""
+    grids = {dataset: {} for dataset in records_by_dataset}  # dataset -> (method, seed) -> grid
+    for dataset, records in records_by_dataset.items():
+        for r in records:  # in sweep order, as selection_rows indexes them
+            grids[dataset].setdefault((method_of(r), r["seed"]), []).append(r)
+
+    def value(cfg: dict, dotted: str):
+        section, key = dotted.split(".")
+        return cfg[section][key]
+
     rows = []
     for (dataset, protocol, method), part in frame.groupby(["dataset", "protocol", "method"],
                                                            sort=False):
-        records = [r for r in records_by_dataset[dataset] if method_of(r) == method]
-        by_seed: dict[int, list[dict]] = {}
-        for r in records:
-            by_seed.setdefault(r["seed"], []).append(r)
-
-        def value(cfg: dict, dotted: str):
-            section, key = dotted.split(".")
-            return cfg[section][key]
-
+        by_seed = {seed: grid for (m, seed), grid in grids[dataset].items() if m == method}
         grid = by_seed[part["seed"].iloc[0]]
         varied = [f for f in fields if len({repr(value(r["config"], f)) for r in grid}) > 1]
         picks = [", ".join(f"{f.split('.')[1]}={value(by_seed[s][i]['config'], f)}"

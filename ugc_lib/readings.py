@@ -17,7 +17,7 @@ import pandas as pd
 
 from .claims import Verdict
 from .intervals import mean_ci
-from .tables import NA, fmt_number
+from .tables import NA, fmt_ci, fmt_number  # noqa: F401 (fmt_ci: re-exported for the notebooks)
 
 # A minority F1 within this distance of the one-cluster floor is read as "at the floor"
 # (the floor itself varies by about this much over seeds; notebooks 03, 04, 13, 14).
@@ -80,11 +80,6 @@ def parse_estimate(text: str) -> Estimate:
 def num(x: float, decimals: int = 3) -> str:
     """x with a fixed number of decimals, never "-0.000"."""
     return fmt_number(float(x), decimals)
-
-
-def fmt_ci(mean: float, lo: float, hi: float, decimals: int = 3) -> str:
-    """"mean [low, high]", as the tables print it."""
-    return f"{num(mean, decimals)} [{num(lo, decimals)}, {num(hi, decimals)}]"
 
 
 def sci(x: float) -> str:

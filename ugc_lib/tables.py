@@ -38,6 +38,12 @@ def fmt_number(x: float, decimals: int) -> str:
     return text[1:] if text.startswith("-") and float(text) == 0 else text  # no "-0.000"
 
 
+def fmt_ci(mean: float, lo: float, hi: float, decimals: int = 3) -> str:
+    """"mean [low, high]", as every table prints an interval."""
+    return (f"{fmt_number(float(mean), decimals)} [{fmt_number(float(lo), decimals)}, "
+            f"{fmt_number(float(hi), decimals)}]")
+
+
 def summarize(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str],
               decimals: int = 3) -> pd.DataFrame:
     """One row per `by` group: for each metric "mean [low, high]" over seeds, and n."""
@@ -47,8 +53,7 @@ def summarize(df: pd.DataFrame, by: Sequence[str], metrics: Sequence[str],
         row = dict(zip(by, key))
         for m in metrics:
             mean, lo, hi = interval_of_mean(part[m].to_numpy())
-            row[METRIC_LABELS.get(m, m)] = (f"{fmt_number(mean, decimals)} [{fmt_number(lo, decimals)}, "
-                                            f"{fmt_number(hi, decimals)}]")
+            row[METRIC_LABELS.get(m, m)] = fmt_ci(mean, lo, hi, decimals)
         row["n_seeds"] = int(part["seed"].nunique())
         rows.append(row)
     return pd.DataFrame(rows)
